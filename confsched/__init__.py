@@ -1,0 +1,87 @@
+"""confsched: a declarative, version-controlled LR schedule config -> a torch optimizer + scheduler.
+
+>>> import confsched
+>>> spec = confsched.load("conf/examples/worked_example.yaml")   # doctest: +SKIP
+>>> spec.total_steps                                               # doctest: +SKIP
+1950
+
+Importing ``confsched`` does not import torch: ``build``, ``build_optimizer``, ``build_scheduler``
+and the scheduler classes are loaded on first use.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from confsched.curve import lr_curve
+from confsched.errors import (
+    ConfigError,
+    ConfschedError,
+    GroupError,
+    ResumeError,
+    SpecError,
+    render,
+)
+from confsched.families import FAMILIES, Family
+from confsched.loading import compose, load
+from confsched.spec.optimizer import OPTIMIZERS
+from confsched.spec.root import Spec, validate
+from confsched.steps import StepPlan, plan_steps
+
+if TYPE_CHECKING:
+    from confsched.builder import build, build_optimizer, build_scheduler
+    from confsched.lr_scheduler import (
+        MetricDrivenLR,
+        ScheduledLR,
+        ScheduleOverrunWarning,
+        SpecChangedWarning,
+    )
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "FAMILIES",
+    "OPTIMIZERS",
+    "ConfigError",
+    "ConfschedError",
+    "Family",
+    "GroupError",
+    "MetricDrivenLR",
+    "ResumeError",
+    "ScheduleOverrunWarning",
+    "ScheduledLR",
+    "Spec",
+    "SpecChangedWarning",
+    "SpecError",
+    "StepPlan",
+    "__version__",
+    "build",
+    "build_optimizer",
+    "build_scheduler",
+    "compose",
+    "load",
+    "lr_curve",
+    "plan_steps",
+    "render",
+    "validate",
+]
+
+_TORCH_NAMES = {
+    "build": "confsched.builder",
+    "build_optimizer": "confsched.builder",
+    "build_scheduler": "confsched.builder",
+    "MetricDrivenLR": "confsched.lr_scheduler",
+    "ScheduledLR": "confsched.lr_scheduler",
+    "ScheduleOverrunWarning": "confsched.lr_scheduler",
+    "SpecChangedWarning": "confsched.lr_scheduler",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _TORCH_NAMES.get(name)
+    if module is None:
+        raise AttributeError(f"module 'confsched' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value

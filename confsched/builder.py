@@ -1,0 +1,89 @@
+"""``build(spec, model) -> (optimizer, scheduler)``: the only place the spec meets torch objects."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import torch
+from torch import nn
+from torch.optim import Optimizer
+from torch.optim.lr_scheduler import LRScheduler
+
+from confsched.groups import plan_groups
+from confsched.lr_scheduler import MetricDrivenLR, ScheduledLR
+from confsched.spec.optimizer import OPTIMIZERS
+from confsched.spec.root import Spec
+
+__all__ = ["build", "build_optimizer", "build_scheduler"]
+
+NamedParameters = nn.Module | Iterable[tuple[str, nn.Parameter]]
+
+
+def _named(model: NamedParameters) -> list[tuple[str, nn.Parameter]]:
+    pairs = model.named_parameters() if isinstance(model, nn.Module) else model
+    return [(name, p) for name, p in pairs if p.requires_grad]
+
+
+def build_optimizer(spec: Spec, model: NamedParameters) -> Optimizer:
+    """The ``torch.optim`` optimizer of ``spec.optimizer`` over the model's trainable parameters.
+
+    Param groups follow :func:`confsched.groups.plan_groups`; each carries ``name`` (e.g. ``head``
+    or ``head.no_decay``) and ``lr_group`` (``head``) keys besides torch's own.
+    """
+    named = _named(model)
+    by_name = dict(named)
+    plans = plan_groups(spec.optimizer, [name for name, _ in named])
+    as_tensor = spec.optimizer.lr_as_tensor
+    param_groups = [
+        {
+            "params": [by_name[n] for n in plan.params],
+            "lr": torch.tensor(plan.lr, dtype=torch.float64) if as_tensor else plan.lr,
+            "weight_decay": plan.weight_decay,
+            "name": plan.name,
+            "lr_group": plan.lr_group,
+        }
+        for plan in plans
+    ]
+    optimizer_class = getattr(torch.optim, OPTIMIZERS[spec.optimizer.name].torch_class)
+    optimizer: Optimizer = optimizer_class(
+        param_groups,
+        lr=spec.optimizer.lr,
+        weight_decay=spec.optimizer.weight_decay,
+        **spec.optimizer.torch_kwargs(),
+    )
+    return optimizer
+
+
+def build_scheduler(spec: Spec, optimizer: Optimizer, *, allow_spec_change: bool = False) -> LRScheduler:
+    """The scheduler of ``spec.scheduler`` over ``optimizer`` (its groups' LRs are the base LRs).
+
+    ``allow_spec_change`` lets ``load_state_dict`` accept a state saved under another spec (with a
+    warning) instead of raising :class:`~confsched.errors.ResumeError`.
+    """
+    schedule = spec.schedule
+    fingerprint, spec_config = spec.fingerprint, spec.to_config()
+    if callable(schedule):
+        return ScheduledLR(
+            optimizer,
+            schedule,
+            total_steps=spec.total_steps,
+            plan=spec.plan.explain(),
+            fingerprint=fingerprint,
+            spec_config=spec_config,
+            allow_spec_change=allow_spec_change,
+        )
+    return MetricDrivenLR(
+        optimizer,
+        schedule,
+        fingerprint=fingerprint,
+        spec_config=spec_config,
+        allow_spec_change=allow_spec_change,
+    )
+
+
+def build(
+    spec: Spec, model: NamedParameters, *, allow_spec_change: bool = False
+) -> tuple[Optimizer, LRScheduler]:
+    """Build ``(optimizer, scheduler)`` for ``model`` from a validated spec."""
+    optimizer = build_optimizer(spec, model)
+    return optimizer, build_scheduler(spec, optimizer, allow_spec_change=allow_spec_change)

@@ -1,0 +1,60 @@
+"""``lr_curve``: every group's LR at every step, in closed form, without torch."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+import numpy.typing as npt
+
+from confsched.adaptive import MetricPolicy
+from confsched.spec.root import Spec
+
+__all__ = ["lr_curve"]
+
+
+def lr_curve(
+    spec: Spec,
+    steps: int | npt.ArrayLike | None = None,
+    *,
+    metrics: Iterable[float] | None = None,
+) -> npt.NDArray[np.float64]:
+    r"""The LR of each group at each optimizer step: an array of shape ``(n_steps, n_groups)``.
+
+    Row :math:`k` is :math:`\eta_g\, m(k)` for every group :math:`g` in ``spec.group_names`` order:
+    the LR that optimizer step :math:`k` uses (:math:`k = 0` is the first ``optimizer.step()``),
+    equal to what the torch scheduler holds after ``k`` calls of ``scheduler.step()``.
+
+    ``steps`` is the number of rows (default ``spec.total_steps``) or an array of step indices.
+    Metric-driven families (``reduce_lr_on_plateau``, ``greedy``) change the LR only when fed a
+    metric: with ``metrics`` row :math:`k` is the LR after :math:`k` metric updates (so there are
+    ``len(metrics) + 1`` rows); without, the base LRs are held for ``steps`` rows.
+    """
+    base = np.array([spec.group_base_lrs[name] for name in spec.group_names], dtype=np.float64)
+    schedule = spec.schedule
+    if spec.family.driven_by == "metric":
+        assert not callable(schedule)
+        if metrics is not None:
+            return _metric_curve(schedule, base, metrics)
+        count = spec.total_steps if steps is None else len(_step_indices(steps))
+        return np.tile(base, (count, 1))
+    assert callable(schedule)
+    multipliers = schedule(_step_indices(spec.total_steps if steps is None else steps))
+    return multipliers[:, None] * base[None, :]
+
+
+def _step_indices(steps: int | npt.ArrayLike) -> npt.NDArray[np.int64]:
+    if isinstance(steps, int | np.integer):
+        return np.arange(int(steps), dtype=np.int64)
+    return np.atleast_1d(np.asarray(steps, dtype=np.int64))
+
+
+def _metric_curve(
+    policy: MetricPolicy, base: npt.NDArray[np.float64], metrics: Iterable[float]
+) -> npt.NDArray[np.float64]:
+    state = policy.start(base.tolist())
+    rows = [list(state.lrs)]
+    for metric in metrics:
+        policy.update(state, metric)
+        rows.append(list(state.lrs))
+    return np.array(rows, dtype=np.float64)

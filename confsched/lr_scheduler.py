@@ -1,0 +1,243 @@
+"""The torch adapters: a thin, picklable ``LRScheduler`` over a pure schedule.
+
+:class:`ScheduledLR` sets group :math:`g`'s LR to :math:`\\eta_g\\, m(k)` after the
+:math:`k`-th ``step()`` (``LambdaLR``'s contract, and transformers'), where :math:`m` is the very
+schedule object :func:`confsched.lr_curve` evaluates. Multipliers are computed a block of steps at a
+time with the vectorised schedule, so a step costs a list lookup and one multiply per group.
+
+Its state is the step count plus the spec's fingerprint: saving at any step and loading into a
+freshly built pair continues bit-identically, and loading under a changed spec is refused (or, with
+``allow_spec_change=True``, warned about) naming the fields that changed.
+
+:class:`MetricDrivenLR` does the same for ``reduce_lr_on_plateau`` and ``greedy``; it subclasses
+``ReduceLROnPlateau`` so that Lightning and the HF Trainer pass it the monitored metric.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import torch
+from torch.optim import Optimizer
+from torch.optim.lr_scheduler import LRScheduler, ReduceLROnPlateau
+
+from confsched.adaptive import MetricPolicy, MetricState
+from confsched.errors import ResumeError
+from confsched.schedules import Schedule
+
+__all__ = ["MetricDrivenLR", "ScheduleOverrunWarning", "ScheduledLR", "SpecChangedWarning"]
+
+_BLOCK = 4096
+
+
+class ScheduleOverrunWarning(UserWarning):
+    """The loop stepped the scheduler past the planned total: the plan and the loop disagree."""
+
+
+class SpecChangedWarning(UserWarning):
+    """A state saved under another spec was loaded with ``allow_spec_change=True``."""
+
+
+def _changed_fields(old: Mapping[str, Any], new: Mapping[str, Any], prefix: str = "") -> list[str]:
+    changed = []
+    for key in sorted(set(old) | set(new)):
+        a, b = old.get(key), new.get(key)
+        path = f"{prefix}.{key}" if prefix else str(key)
+        if isinstance(a, Mapping) and isinstance(b, Mapping):
+            changed += _changed_fields(a, b, path)
+        elif a != b:
+            changed.append(f"{path}: {a!r} -> {b!r}")
+    return changed
+
+
+class _SpecState:
+    """Fingerprint checks shared by both adapters."""
+
+    fingerprint: str
+    spec_config: dict[str, Any]
+    allow_spec_change: bool
+
+    def _check_spec(self, state: Mapping[str, Any]) -> None:
+        saved = state.get("fingerprint")
+        if saved is None or saved == self.fingerprint:
+            return
+        changes = _changed_fields(state.get("spec_config", {}), self.spec_config) or ["(unknown fields)"]
+        message = (
+            f"the saved scheduler state is from another spec (fingerprint {saved}, now "
+            f"{self.fingerprint}); changed: {'; '.join(changes)}"
+        )
+        if not self.allow_spec_change:
+            raise ResumeError("scheduler", message + "; pass allow_spec_change=True to load it anyway")
+        warnings.warn(message, SpecChangedWarning, stacklevel=3)
+
+
+def _write_lrs(optimizer: Optimizer, lrs: list[float]) -> None:
+    for group, lr in zip(optimizer.param_groups, lrs, strict=True):
+        current = group["lr"]
+        if isinstance(current, torch.Tensor):
+            current.fill_(lr)
+        else:
+            group["lr"] = lr
+
+
+class ScheduledLR(_SpecState, LRScheduler):
+    """LR of group :math:`g` after :math:`k` calls of ``step()``: :math:`\\eta_g\\, m(k)`.
+
+    Call ``step()`` once after every ``optimizer.step()``. ``total_steps`` is the planned run;
+    stepping past it warns once (:class:`ScheduleOverrunWarning`) with ``plan`` (how the total was
+    computed) in the message.
+    """
+
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        schedule: Schedule,
+        *,
+        total_steps: int,
+        plan: str = "",
+        fingerprint: str = "",
+        spec_config: dict[str, Any] | None = None,
+        allow_spec_change: bool = False,
+        last_epoch: int = -1,
+    ) -> None:
+        self.schedule = schedule
+        self.total_steps = total_steps
+        self.plan = plan
+        self.fingerprint = fingerprint
+        self.spec_config = spec_config or {}
+        self.allow_spec_change = allow_spec_change
+        self.overrun_warned = False
+        self._block_start = 0
+        self._block: list[float] = []
+        super().__init__(optimizer, last_epoch)
+
+    def multiplier(self, step: int) -> float:
+        """:math:`m(\\text{step})`, from a cached block of ``schedule(np.arange(...))``."""
+        offset = step - self._block_start
+        if 0 <= offset < len(self._block):
+            return self._block[offset]
+        self._block_start = step
+        self._block = self.schedule(np.arange(step, step + _BLOCK, dtype=np.int64)).tolist()
+        return self._block[0]
+
+    def get_lr(self) -> list[float | torch.Tensor]:
+        """The LRs for the current ``last_epoch`` (torch's protocol)."""
+        m = self.multiplier(self.last_epoch)
+        return [base * m for base in self.base_lrs]
+
+    def step(self, epoch: int | None = None) -> None:
+        """Advance one optimizer step and set every group's LR (no ``epoch`` argument)."""
+        if epoch is not None:
+            raise TypeError(
+                "ScheduledLR.step() takes no epoch: it counts optimizer steps; "
+                "to resume, use load_state_dict()"
+            )
+        if self._step_count == 1 and not getattr(self.optimizer, "_opt_called", False):
+            warnings.warn(
+                "scheduler.step() was called before optimizer.step(): call optimizer.step() first, "
+                "or the first LR of the schedule is skipped",
+                UserWarning,
+                stacklevel=2,
+            )
+        self._step_count += 1
+        self.last_epoch = step = self.last_epoch + 1
+        if step > self.total_steps and not self.overrun_warned:
+            self.overrun_warned = True
+            warnings.warn(
+                f"the scheduler was stepped past the planned {self.total_steps} optimizer steps "
+                f"({self.plan or 'as configured'}); the training loop runs longer than the spec "
+                "says: fix data/training in the spec so the plan matches the loop",
+                ScheduleOverrunWarning,
+                stacklevel=2,
+            )
+        m = self.multiplier(step)
+        lrs = [base * m for base in self.base_lrs]
+        _write_lrs(self.optimizer, lrs)  # type: ignore[arg-type]
+        self._last_lr = [lr.clone() if isinstance(lr, torch.Tensor) else lr for lr in lrs]
+
+    def state_dict(self) -> dict[str, Any]:
+        """Step count, base LRs and the spec's fingerprint (not the schedule: it comes from the spec)."""
+        return {
+            "last_epoch": self.last_epoch,
+            "_step_count": self._step_count,
+            "base_lrs": list(self.base_lrs),
+            "_last_lr": list(self._last_lr),
+            "total_steps": self.total_steps,
+            "overrun_warned": self.overrun_warned,
+            "fingerprint": self.fingerprint,
+            "spec_config": self.spec_config,
+        }
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Restore a state saved by :meth:`state_dict` and put its LRs into the optimizer."""
+        self._check_spec(state_dict)
+        self.last_epoch = int(state_dict["last_epoch"])
+        self._step_count = int(state_dict["_step_count"])
+        self.base_lrs = list(state_dict["base_lrs"])
+        self._last_lr = list(state_dict["_last_lr"])
+        self.overrun_warned = bool(state_dict.get("overrun_warned", False))
+        _write_lrs(self.optimizer, [float(lr) for lr in self._last_lr])
+
+
+class MetricDrivenLR(_SpecState, ReduceLROnPlateau):
+    """A metric-driven family (``reduce_lr_on_plateau``, ``greedy``): call ``step(metric)``.
+
+    The LR changes only when a metric update says so (see :mod:`confsched.adaptive`).
+    """
+
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        policy: MetricPolicy,
+        *,
+        fingerprint: str = "",
+        spec_config: dict[str, Any] | None = None,
+        allow_spec_change: bool = False,
+    ) -> None:
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(f"{type(optimizer).__name__} is not an Optimizer")
+        self.optimizer = optimizer
+        self.policy = policy
+        self.fingerprint = fingerprint
+        self.spec_config = spec_config or {}
+        self.allow_spec_change = allow_spec_change
+        for group in optimizer.param_groups:
+            group.setdefault("initial_lr", group["lr"])
+        base_lrs = [float(group["initial_lr"]) for group in optimizer.param_groups]
+        self.base_lrs = list[float | torch.Tensor](base_lrs)
+        self.state: MetricState = policy.start(base_lrs)
+        self.last_epoch = 0
+        self._last_lr = list(self.state.lrs)
+
+    def step(self, metrics: Any = None, epoch: int | None = None) -> None:  # type: ignore[override]
+        """Feed one metric value (a float or a 0-d tensor) and update the LRs."""
+        if metrics is None:
+            raise TypeError(
+                f"this scheduler adapts the LR to a metric: call scheduler.step(metric), e.g. "
+                f"scheduler.step(val_loss) ({type(self.policy).__name__})"
+            )
+        self.policy.update(self.state, float(metrics))
+        self.last_epoch = self.state.updates
+        _write_lrs(self.optimizer, self.state.lrs)
+        self._last_lr = list(self.state.lrs)
+
+    def state_dict(self) -> dict[str, Any]:
+        """The metric state, base LRs and the spec's fingerprint."""
+        return {
+            "state": self.state.to_dict(),
+            "base_lrs": list(self.base_lrs),
+            "fingerprint": self.fingerprint,
+            "spec_config": self.spec_config,
+        }
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Restore a state saved by :meth:`state_dict` and put its LRs into the optimizer."""
+        self._check_spec(state_dict)
+        self.base_lrs = list(state_dict["base_lrs"])
+        self.state = MetricState(**state_dict["state"])
+        self.last_epoch = self.state.updates
+        _write_lrs(self.optimizer, self.state.lrs)
+        self._last_lr = list(self.state.lrs)

@@ -1,0 +1,311 @@
+r"""Learning-rate schedules as pure math: ``multiplier = schedule(step)``.
+
+A schedule maps an optimizer step :math:`s` (0 = the first ``optimizer.step()``) to a multiplier
+:math:`m(s)`; group :math:`g` trains at :math:`\eta_g \, m(s)` where :math:`\eta_g` is its base LR.
+Every schedule here is a small frozen (hence picklable) dataclass whose ``__call__`` takes one step
+or a NumPy array of steps and returns ``float64`` multipliers of the same shape, with no Python
+branch on the step (``np.where``/``np.maximum`` and masks). The torch scheduler and
+:func:`confsched.lr_curve` call these same objects, so a stepped run and a previewed curve agree
+bit for bit.
+
+Segments are functions of *local* time :math:`t` (steps since the segment began); :class:`Join`
+sequences them at step boundaries (``optax.join_schedules``). Each formula reproduces the floating
+point operations of ``transformers.optimization`` in the same order, so the families built from
+them match ``transformers.get_scheduler`` to the last bit wherever NumPy's ``cos``/``sqrt`` do.
+
+Symbols: :math:`t` local step, :math:`L` segment length in steps, :math:`c` ``num_cycles``,
+:math:`r` floor ratio (``min_lr_rate``), :math:`\rho` start ratio of a warmup.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = [
+    "Constant",
+    "CosineDecay",
+    "CosineHardRestarts",
+    "CosineWarmupWithMinLR",
+    "Decay",
+    "DecayShape",
+    "InverseSqrt",
+    "Join",
+    "LinearToZero",
+    "PolynomialDecay",
+    "Ramp",
+    "RampShape",
+    "Schedule",
+    "as_steps",
+]
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+RampShape = Literal["linear", "cosine", "1-sqrt", "exponential", "constant"]
+DecayShape = Literal["linear", "cosine", "1-sqrt"]
+
+
+class Schedule(Protocol):
+    """Anything that maps steps (an int or an int array) to float64 multipliers."""
+
+    def __call__(self, step: npt.ArrayLike) -> FloatArray: ...
+
+
+def as_steps(step: npt.ArrayLike) -> IntArray:
+    """``step`` as an ``int64`` array (0-d for a scalar)."""
+    return np.asarray(step, dtype=np.int64)
+
+
+def _progress(t: IntArray, length: int) -> FloatArray:
+    """:math:`t / \\max(1, L)` as float64, exactly as transformers computes progress."""
+    return t / float(max(1, length))
+
+
+def _floor(factor: FloatArray, floor: float) -> FloatArray:
+    r""":math:`\max(0, f (1 - r) + r)`: rescale a 1-to-0 factor to end at ``floor`` (exact for r=0)."""
+    return np.maximum(0.0, factor * (1.0 - floor) + floor)
+
+
+@dataclass(frozen=True)
+class Constant:
+    r""":math:`m(t) = v`."""
+
+    value: float = 1.0
+
+    def __call__(self, step: npt.ArrayLike) -> FloatArray:
+        return np.full(np.shape(step), self.value, dtype=np.float64)
+
+
+@dataclass(frozen=True)
+class Ramp:
+    r"""Warmup from :math:`\rho` to 1 over :math:`L` steps, with :math:`p = t / \max(1, L)`.
+
+    .. math::
+
+        m(t) = \max\bigl(0,\; \rho + (1 - \rho)\, w(p)\bigr), \qquad
+        w(p) = \begin{cases}
+            p & \text{linear} \\
+            \tfrac12 (1 - \cos \pi p) & \text{cosine} \\
+            1 - \sqrt{1 - p} & \text{1-sqrt}
+        \end{cases}
+
+    and for ``exponential`` :math:`m(t) = \rho^{\,1 - p}` (geometric from :math:`\rho > 0` to 1),
+    for ``constant`` :math:`m(t) = \rho`. With :math:`\rho = 0` and ``linear`` this is exactly
+    transformers' warmup :math:`t / \max(1, L)`. The ramp never reaches 1 itself: the segment after
+    it starts at :math:`t = L`.
+    """
+
+    length: int
+    shape: RampShape = "linear"
+    start: float = 0.0
+
+    def __call__(self, step: npt.ArrayLike) -> FloatArray:
+        p = np.minimum(_progress(as_steps(step), self.length), 1.0)
+        if self.shape == "exponential":
+            return np.asarray(self.start ** (1.0 - p), dtype=np.float64)
+        if self.shape == "constant":
+            return np.full(p.shape, self.start, dtype=np.float64)
+        if self.shape == "linear":
+            w = p
+        elif self.shape == "cosine":
+            w = 0.5 * (1.0 - np.cos(math.pi * p))
+        else:
+            w = 1.0 - np.sqrt(1.0 - p)
+        return _floor(w, self.start)
+
+
+@dataclass(frozen=True)
+class LinearToZero:
+    r"""transformers' ``linear`` decay: :math:`m(t) = \max\bigl(0, (L - t) / \max(1, L)\bigr)`."""
+
+    length: int
+
+    def __call__(self, step: npt.ArrayLike) -> FloatArray:
+        t = as_steps(step)
+        return np.maximum(0.0, (self.length - t) / float(max(1, self.length)))
+
+
+@dataclass(frozen=True)
+class CosineDecay:
+    r"""Cosine from 1 to the floor :math:`r`, :math:`c` waves over :math:`L` steps.
+
+    .. math::
+
+        m(t) = \max\Bigl(0,\; r + (1 - r)\, \tfrac12 \bigl(1 + \cos(2 \pi c\, t / \max(1, L))\bigr)\Bigr)
+
+    The wave continues past :math:`t = L` (as in transformers): with :math:`c = 1/2` the
+    multiplier rises again after the end of the run.
+    """
+
+    length: int
+    num_cycles: float = 0.5
+    floor: float = 0.0
+
+    def __call__(self, step: npt.ArrayLike) -> FloatArray:
+        p = _progress(as_steps(step), self.length)
+        factor = 0.5 * (1.0 + np.cos(math.pi * float(self.num_cycles) * 2.0 * p))
+        return _floor(factor, self.floor)
+
+
+@dataclass(frozen=True)
+class CosineHardRestarts:
+    r"""Cosine from 1 to 0 restarted :math:`c` times over :math:`L` steps, then 0.
+
+    .. math::
+
+        m(t) = \begin{cases}
+            \max\bigl(0, \tfrac12 (1 + \cos(\pi \,((c\, p) \bmod 1)))\bigr) & p < 1 \\
+            0 & p \ge 1
+        \end{cases}, \qquad p = t / \max(1, L)
+    """
+
+    length: int
+    num_cycles: float = 1.0
+
+    def __call__(self, step: npt.ArrayLike) -> FloatArray:
+        p = _progress(as_steps(step), self.length)
+        wave = 0.5 * (1.0 + np.cos(math.pi * np.mod(float(self.num_cycles) * p, 1.0)))
+        return np.where(p >= 1.0, 0.0, np.maximum(0.0, wave))
+
+
+@dataclass(frozen=True)
+class PolynomialDecay:
+    r"""Polynomial decay of the LR from :math:`\eta_0` (``lr_init``) to :math:`\eta_e` (``lr_end``).
+
+    .. math::
+
+        m(t) = \frac{(\eta_0 - \eta_e)\,(1 - t / L)^{k} + \eta_e}{\eta_0} \text{ for } t \le L,
+        \qquad m(t) = \eta_e / \eta_0 \text{ for } t > L
+
+    with power :math:`k > 0` and :math:`L \ge 1`. Like transformers, :math:`\eta_0` is the
+    optimizer's LR: every group is scaled by the same multiplier.
+    """
+
+    length: int
+    power: float
+    lr_init: float
+    lr_end: float
+
+    def __call__(self, step: npt.ArrayLike) -> FloatArray:
+        t = as_steps(step)
+        remaining = 1 - np.minimum(t, self.length) / self.length
+        decay = (self.lr_init - self.lr_end) * remaining**self.power + self.lr_end
+        return np.where(t > self.length, self.lr_end / self.lr_init, decay / self.lr_init)
+
+
+@dataclass(frozen=True)
+class InverseSqrt:
+    r"""Inverse square root decay with timescale :math:`\tau`: :math:`m(t) = 1 / \sqrt{(t + \tau) / \tau}`."""
+
+    timescale: int
+
+    def __call__(self, step: npt.ArrayLike) -> FloatArray:
+        t = as_steps(step)
+        return 1.0 / np.sqrt((t + self.timescale) / self.timescale)
+
+
+@dataclass(frozen=True)
+class Decay:
+    r"""Decay from 1 to the floor :math:`r` over :math:`L` steps (the decay of warmup-stable-decay).
+
+    .. math::
+
+        m(t) = \max\bigl(0,\; r + (1 - r)\, d(p)\bigr), \qquad
+        d(p) = \begin{cases}
+            1 - p & \text{linear} \\
+            \tfrac12 (1 + \cos 2 \pi c p) & \text{cosine} \\
+            1 - \sqrt{p} & \text{1-sqrt}
+        \end{cases}, \qquad p = \min(t, L) / \max(1, L)
+    """
+
+    length: int
+    shape: DecayShape = "cosine"
+    floor: float = 0.0
+    num_cycles: float = 0.5
+
+    def __call__(self, step: npt.ArrayLike) -> FloatArray:
+        p = _progress(np.minimum(as_steps(step), self.length), self.length)
+        if self.shape == "linear":
+            d = 1.0 - p
+        elif self.shape == "cosine":
+            d = 0.5 * (1.0 + np.cos(math.pi * float(self.num_cycles) * 2.0 * p))
+        else:
+            d = 1.0 - np.sqrt(p)
+        return _floor(d, self.floor)
+
+
+@dataclass(frozen=True)
+class CosineWarmupWithMinLR:
+    r"""transformers' ``cosine_warmup_with_min_lr``: cosine to the floor, evaluated one step ahead.
+
+    With warmup :math:`W`, total :math:`T` and an optional warmup start :math:`\rho`:
+
+    .. math::
+
+        m(s) = \begin{cases}
+            (s + 1) / \max(1, W) & s < W,\ \rho \text{ unset} \\
+            \rho + (1 - \rho)\, s / \max(1, W - 1) & s < W,\ \rho \text{ set} \\
+            \max\bigl(0, r + (1 - r)\tfrac12 (1 + \cos(2\pi c\, (s - W + 1) / \max(1, T - W)))\bigr)
+              & s \ge W
+        \end{cases}
+
+    The ``+ 1`` makes the first step train at :math:`1/W` instead of 0 and the last planned step
+    reach the floor exactly. This is a function of the global step :math:`s`, not of local time.
+    """
+
+    warmup_steps: int
+    total_steps: int
+    num_cycles: float
+    floor: float
+    warmup_start: float | None = None
+
+    def __call__(self, step: npt.ArrayLike) -> FloatArray:
+        s = as_steps(step).astype(np.float64)
+        w = float(self.warmup_steps)
+        if self.warmup_start is None:
+            ramp = (s + 1.0) / max(1.0, w)
+        else:
+            rho = float(self.warmup_start)
+            ramp = rho + (1.0 - rho) * s / max(1, self.warmup_steps - 1)
+        progress = (s - w + 1.0) / max(1.0, float(self.total_steps) - w)
+        factor = 0.5 * (1.0 + np.cos(math.pi * self.num_cycles * 2.0 * progress))
+        return np.where(s < w, ramp, _floor(factor, self.floor))
+
+
+@dataclass(frozen=True)
+class Join:
+    r"""Segments in sequence: segment :math:`i` runs from ``boundaries[i-1]`` to ``boundaries[i]``.
+
+    .. math::
+
+        m(s) = m_i(s - b_{i-1}) \quad \text{for } b_{i-1} \le s < b_i,
+        \qquad b_{-1} = 0,\; b_n = \infty
+
+    Each segment sees its own local time starting at 0 and is evaluated only on its own steps.
+    Zero-length segments are skipped; ``boundaries`` must be non-decreasing and have one entry
+    fewer than ``segments``.
+    """
+
+    segments: tuple[Schedule, ...]
+    boundaries: tuple[int, ...]
+
+    def __post_init__(self) -> None:
+        if len(self.boundaries) != len(self.segments) - 1:
+            raise ValueError("Join needs exactly one boundary between consecutive segments")
+        if any(b < a for a, b in zip(self.boundaries, self.boundaries[1:], strict=False)):
+            raise ValueError(f"Join boundaries must not decrease: {self.boundaries}")
+
+    def __call__(self, step: npt.ArrayLike) -> FloatArray:
+        s = as_steps(step)
+        index = np.searchsorted(np.asarray(self.boundaries, dtype=np.int64), s, side="right")
+        starts = (0, *self.boundaries)
+        out = np.empty(s.shape, dtype=np.float64)
+        for i, segment in enumerate(self.segments):
+            mask = index == i
+            if mask.any():
+                out[mask] = segment(s[mask] - starts[i])
+        return out

@@ -1,0 +1,117 @@
+"""Durations: how long a phase lasts, written the way people think about it.
+
+A duration is one of
+
+* an ``int`` >= 0: that many optimizer steps (``100``);
+* a fraction of the whole run, as a float in ``[0, 1)`` (``0.06``) or a percentage (``"6%"``);
+* a number of epochs (``"2ep"``, ``"0.5ep"``).
+
+The value is parsed here and kept exact (a :class:`fractions.Fraction` of the decimal you wrote, so
+``"6%"`` of 1950 steps is exactly 117). It becomes integer steps in one place only:
+:meth:`confsched.steps.StepPlan.steps`.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any, Literal
+
+from pydantic import GetCoreSchemaHandler, GetJsonSchemaHandler
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import core_schema
+
+__all__ = ["Duration", "DurationUnit", "parse_duration"]
+
+DurationUnit = Literal["steps", "fraction", "epochs"]
+
+_TEXT = re.compile(r"^(?P<amount>\d+(?:\.\d+)?)(?P<unit>%|ep)$")
+_DIGITS = re.compile(r"^\d+$")
+_ALLOWED = (
+    "a duration is an int number of steps (100), a fraction of the run (0.06 or '6%') "
+    "or a number of epochs ('2ep')"
+)
+
+
+@dataclass(frozen=True)
+class Duration:
+    """A parsed duration: ``amount`` in ``unit``; ``written`` is what the config said."""
+
+    amount: Fraction
+    unit: DurationUnit
+    written: int | float | str
+
+    def __str__(self) -> str:
+        return str(self.written)
+
+    @classmethod
+    def __get_pydantic_core_schema__(
+        cls, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        return core_schema.no_info_plain_validator_function(
+            parse_duration,
+            serialization=core_schema.plain_serializer_function_ser_schema(
+                lambda d: d.written, when_used="always"
+            ),
+        )
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        return {
+            "anyOf": [
+                {"type": "integer", "minimum": 0, "description": "optimizer steps"},
+                {
+                    "type": "number",
+                    "minimum": 0,
+                    "exclusiveMaximum": 1,
+                    "description": "fraction of the total steps",
+                },
+                {
+                    "type": "string",
+                    "pattern": _TEXT.pattern,
+                    "description": "'6%' of the total steps, or '2ep' epochs",
+                },
+            ]
+        }
+
+
+def parse_duration(value: object) -> Duration:
+    """Parse ``100``, ``0.06``, ``"6%"`` or ``"2ep"`` into a :class:`Duration`.
+
+    Raises ``ValueError`` (reported by pydantic with the config path) for anything else: negative
+    numbers, ``"10 %"``, ``"-2ep"``, ``1.5`` (neither whole steps nor a fraction below 1), NaN.
+    """
+    if isinstance(value, Duration):
+        return value
+    if isinstance(value, bool):
+        raise ValueError(f"{value!r} is not a duration; {_ALLOWED}")
+    if isinstance(value, int):
+        if value < 0:
+            raise ValueError(f"{value} is negative; {_ALLOWED}")
+        return Duration(Fraction(value), "steps", value)
+    if isinstance(value, float):
+        if not math.isfinite(value) or value < 0:
+            raise ValueError(f"{value!r} is not a duration; {_ALLOWED}")
+        if value >= 1:
+            raise ValueError(
+                f"{value!r} is ambiguous: a float must be a fraction of the run below 1; "
+                f"write {math.floor(value)} for steps or '{value * 100:g}%'"
+            )
+        return Duration(Fraction(repr(value)), "fraction", value)
+    if isinstance(value, str):
+        if _DIGITS.match(value):
+            return Duration(Fraction(int(value)), "steps", int(value))
+        match = _TEXT.match(value)
+        if match is None:
+            raise ValueError(f"{value!r} is not a duration; {_ALLOWED}")
+        amount = Fraction(match["amount"])
+        if match["unit"] == "%":
+            if amount > 100:
+                raise ValueError(f"{value!r} is more than the whole run (100%)")
+            return Duration(amount / 100, "fraction", value)
+        return Duration(amount, "epochs", value)
+    raise ValueError(f"{value!r} ({type(value).__name__}) is not a duration; {_ALLOWED}")

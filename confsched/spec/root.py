@@ -1,0 +1,276 @@
+"""The whole schedule spec, its derived figures, and validation with one-line errors.
+
+Data flows one way: a plain mapping (from YAML or Hydra) -> :func:`validate` -> :class:`Spec`, whose
+after-validator computes the step plan, resolves durations and builds the family's schedule (which
+checks every rule that needs the whole run). Nothing later can produce an invalid schedule.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import types
+import typing
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Annotated, Any, Union
+
+from pydantic import Field, PrivateAttr, ValidationError, model_validator
+
+from confsched.adaptive import MetricPolicy
+from confsched.errors import ConfschedError, SpecError, did_you_mean
+from confsched.families import FAMILIES, Family, ScheduleContext
+from confsched.schedules import Schedule
+from confsched.spec.base import StrictModel
+from confsched.spec.optimizer import OPTIMIZERS, OptimizerBase
+from confsched.spec.run import DataSpec, TrainingSpec
+from confsched.spec.scheduler import SchedulerBase
+from confsched.steps import StepPlan, plan_steps
+
+__all__ = ["Spec", "validate"]
+
+
+def _tagged_union(models: list[type[StrictModel]]) -> Any:
+    return Annotated[Union[tuple(models)], Field(discriminator="name")]  # noqa: UP007
+
+
+if TYPE_CHECKING:
+    OptimizerSpec = OptimizerBase
+    SchedulerSpec = SchedulerBase
+else:
+    OptimizerSpec = _tagged_union([entry.model for entry in OPTIMIZERS.values()])
+    SchedulerSpec = _tagged_union([family.model for family in FAMILIES.values()])
+
+
+class Spec(StrictModel):
+    """A validated schedule spec: optimizer, scheduler, data and training sections.
+
+    Derived, read-only: :attr:`steps_per_epoch`, :attr:`total_steps`, :attr:`warmup_steps`,
+    :attr:`group_base_lrs`, and :attr:`schedule` (the multiplier function of the step).
+    """
+
+    optimizer: OptimizerSpec
+    """The optimizer, its knobs and parameter groups."""
+    scheduler: SchedulerSpec
+    """The schedule family and its knobs."""
+    data: DataSpec
+    """The data the step count is computed from."""
+    training: TrainingSpec
+    """Epochs or max_steps, gradient accumulation, world size."""
+
+    _plan: StepPlan = PrivateAttr()
+    _warmup_steps: int = PrivateAttr()
+    _schedule: Schedule | MetricPolicy = PrivateAttr()
+
+    @model_validator(mode="after")
+    def _derive(self) -> Spec:
+        plan = plan_steps(
+            dataset_size=self.data.dataset_size,
+            batch_size=self.data.batch_size,
+            drop_last=self.data.drop_last,
+            world_size=self.training.world_size,
+            grad_accum_steps=self.training.grad_accum_steps,
+            epochs=self.training.epochs,
+            max_steps=self.training.max_steps,
+        )
+        warmup = self.scheduler.warmup
+        warmup_steps = plan.steps(warmup)
+        if warmup_steps > plan.total_steps:
+            amount = f"{warmup_steps} steps" if warmup.unit == "steps" else f"{warmup} = {warmup_steps} steps"
+            raise SpecError("scheduler.warmup", f"{amount} exceeds the run ({plan.total_steps} steps)")
+        context = ScheduleContext(plan=plan, warmup_steps=warmup_steps, lr=self.optimizer.lr)
+        try:
+            made = self.family.make(self.scheduler, context)
+        except ConfschedError as error:
+            raise error.within("scheduler") from None
+        self._plan = plan
+        self._warmup_steps = warmup_steps
+        self._schedule = made
+        return self
+
+    @property
+    def family(self) -> Family:
+        """The registry row of ``scheduler.name``."""
+        return FAMILIES[self.scheduler.name]
+
+    @property
+    def plan(self) -> StepPlan:
+        """All step figures of the run (see :mod:`confsched.steps`)."""
+        return self._plan
+
+    @property
+    def steps_per_epoch(self) -> int:
+        """Optimizer steps per epoch on each rank."""
+        return self._plan.steps_per_epoch
+
+    @property
+    def total_steps(self) -> int:
+        """Optimizer steps in the whole run: the scheduler's ``num_training_steps``."""
+        return self._plan.total_steps
+
+    @property
+    def warmup_steps(self) -> int:
+        """``scheduler.warmup`` in steps."""
+        return self._warmup_steps
+
+    @property
+    def schedule(self) -> Schedule | MetricPolicy:
+        """The LR multiplier as a function of the step (a policy for metric-driven families)."""
+        return self._schedule
+
+    @property
+    def group_names(self) -> tuple[str, ...]:
+        """LR group names in optimizer order: ``default``, then ``optimizer.groups``."""
+        return self.optimizer.group_names
+
+    @property
+    def group_base_lrs(self) -> dict[str, float]:
+        """Base LR of each group (the LR the schedule's multiplier 1.0 stands for)."""
+        return self.optimizer.group_base_lrs
+
+    def to_config(self) -> dict[str, Any]:
+        """The spec as plain data (durations as written); ``validate`` of it gives an equal spec."""
+        return self.model_dump(mode="json", exclude_unset=False)
+
+    @property
+    def fingerprint(self) -> str:
+        """A short hash of the resolved spec: equal specs, equal fingerprints."""
+        text = json.dumps(self.to_config(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def validate(data: object, *, source: str = "") -> Spec:
+    """Validate plain data (a mapping from YAML, Hydra or Python) into a :class:`Spec`.
+
+    Raises :class:`~confsched.errors.SpecError` with one line naming the config path, the bad value
+    and what is allowed; ``source`` (a file name) is put in front when given.
+    """
+    if isinstance(data, Spec):
+        return data
+    if not isinstance(data, Mapping):
+        raise SpecError("", f"a spec must be a mapping of sections, got {_describe(data)}", source=source)
+    try:
+        return Spec.model_validate(dict(data))
+    except ValidationError as exc:
+        raise spec_error(exc, source=source) from None
+
+
+# ---- pydantic errors -> one line with the config path ------------------------------------------
+
+
+def _unwrap(annotation: Any) -> Any:
+    while typing.get_origin(annotation) is Annotated:
+        annotation = typing.get_args(annotation)[0]
+    return annotation
+
+
+def _members(annotation: Any) -> list[Any]:
+    annotation = _unwrap(annotation)
+    if typing.get_origin(annotation) in (Union, types.UnionType):
+        return [_unwrap(a) for a in typing.get_args(annotation) if a is not type(None)]
+    return [annotation]
+
+
+def _tag_of(model: Any) -> str | None:
+    field = getattr(model, "model_fields", {}).get("name")
+    if field is None or typing.get_origin(field.annotation) is not typing.Literal:
+        return None
+    return str(typing.get_args(field.annotation)[0])
+
+
+def _is_model(obj: Any) -> bool:
+    return isinstance(obj, type) and issubclass(obj, StrictModel)
+
+
+def _walk(loc: tuple[int | str, ...]) -> tuple[str, Any]:
+    """Map a pydantic ``loc`` to a dotted path and the type found there (union tags skipped)."""
+    path = ""
+    here: Any = Spec
+    for item in loc:
+        members = _members(here)
+        models = [m for m in members if _is_model(m)]
+        tagged = {_tag_of(m): m for m in models if _tag_of(m) is not None}
+        if isinstance(item, str) and len(tagged) > 1 and item in tagged:
+            here = tagged[item]
+            continue
+        if isinstance(item, int):
+            path += f"[{item}]"
+            seq = [m for m in members if typing.get_origin(m) in (list, tuple)]
+            args = typing.get_args(seq[0]) if seq else ()
+            here = args[0] if args else Any
+            continue
+        path = f"{path}.{item}" if path else str(item)
+        if len(models) == 1 and item in models[0].model_fields:
+            here = models[0].model_fields[item].annotation
+        else:
+            here = Any
+    return path, here
+
+
+def _describe(value: object) -> str:
+    if isinstance(value, Mapping):
+        return "a mapping"
+    if isinstance(value, list | tuple):
+        return "a list"
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _join(*parts: str) -> str:
+    return ".".join(p for p in parts if p).replace(".[", "[")
+
+
+def _choices(names: list[str]) -> str:
+    return ", ".join(names)
+
+
+def spec_error(exc: ValidationError, *, source: str = "") -> SpecError:
+    """Turn pydantic's first error into a one-line :class:`SpecError` with the config path."""
+    errors = exc.errors(include_url=False)
+    err = errors[0]
+    loc = tuple(err["loc"])
+    kind = err["type"]
+    path, _ = _walk(loc)
+    value = err.get("input")
+    ctx = err.get("ctx", {})
+    more = f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})" if len(errors) > 1 else ""
+
+    if kind == "value_error" and isinstance(ctx.get("error"), ConfschedError):
+        inner = ctx["error"]
+        return SpecError(_join(path, inner.path), inner.message + more, source=source)
+    if kind == "extra_forbidden":
+        _, parent = _walk(loc[:-1])
+        key = str(loc[-1])
+        allowed = sorted(_members(parent)[0].model_fields) if _is_model(_members(parent)[0]) else []
+        hint = did_you_mean(key, allowed)
+        return SpecError(
+            path, f"unknown key '{key}'{hint} (allowed here: {_choices(allowed)}){more}", source=source
+        )
+    if kind in ("union_tag_invalid", "union_tag_not_found"):
+        section = path.split(".")[-1].split("[")[0]
+        names = list(FAMILIES) if section in ("scheduler",) else list(OPTIMIZERS)
+        if kind == "union_tag_not_found":
+            return SpecError(_join(path, "name"), f"missing; choose one of: {_choices(names)}", source=source)
+        tag = str(ctx.get("tag"))
+        return SpecError(
+            _join(path, "name"),
+            f"unknown {section} '{tag}'{did_you_mean(tag, names)} (choose one of: {_choices(names)})",
+            source=source,
+        )
+    if kind == "missing":
+        return SpecError(path, f"required key is missing{more}", source=source)
+    if kind in ("model_type", "model_attributes_type", "dict_type"):
+        return SpecError(path, f"expected a mapping of keys, got {_describe(value)}{more}", source=source)
+    if kind == "literal_error":
+        expected = ctx.get("expected", "")
+        options = [o.strip().strip("'") for o in str(expected).replace(" or ", ", ").split(",")]
+        hint = did_you_mean(str(value), options) if isinstance(value, str) else ""
+        return SpecError(
+            path, f"{_describe(value)} is not allowed{hint} (choose one of: {expected}){more}", source=source
+        )
+    message = str(err["msg"])
+    for prefix in ("Value error, ", "Input should be ", "Assertion failed, "):
+        if message.startswith(prefix):
+            message = ("must be " if prefix == "Input should be " else "") + message[len(prefix) :]
+    if kind == "value_error":
+        return SpecError(path, message + more, source=source)
+    return SpecError(path, f"{message} (got {_describe(value)}){more}", source=source)
