@@ -8,6 +8,7 @@ the JSON Schema and the parametrised tests are all driven by :data:`FAMILIES`.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -171,39 +172,20 @@ def _no_warmup(name: str, ctx: ScheduleContext) -> None:
         )
 
 
+def _policy_knobs(policy: type[Any], spec: s.SchedulerBase) -> dict[str, Any]:
+    return {f.name: getattr(spec, f.name) for f in dataclasses.fields(policy)}
+
+
 def _reduce_lr_on_plateau(spec: s.ReduceLROnPlateauSpec, ctx: ScheduleContext) -> MetricPolicy:
     _no_warmup(spec.name, ctx)
-    return PlateauPolicy(
-        mode=spec.mode,
-        factor=spec.factor,
-        patience=spec.patience,
-        threshold=spec.threshold,
-        threshold_mode=spec.threshold_mode,
-        cooldown=spec.cooldown,
-        min_lr=spec.min_lr,
-        eps=spec.eps,
-    )
+    return PlateauPolicy(**_policy_knobs(PlateauPolicy, spec))
 
 
 def _greedy(spec: s.GreedySpec, ctx: ScheduleContext) -> MetricPolicy:
     _no_warmup(spec.name, ctx)
     if spec.min_lr >= spec.max_lr:
         raise SpecError("min_lr", f"{spec.min_lr:g} must be below max_lr ({spec.max_lr:g})")
-    return GreedyPolicy(
-        mode=spec.mode,
-        factor=spec.factor,
-        patience=spec.patience,
-        threshold=spec.threshold,
-        threshold_mode=spec.threshold_mode,
-        cooldown=spec.cooldown,
-        increase_cooldown=spec.increase_cooldown,
-        min_lr=spec.min_lr,
-        max_lr=spec.max_lr,
-        eps=spec.eps,
-        smooth=spec.smooth,
-        window_size=spec.window_size,
-        reset_start=spec.reset_start,
-    )
+    return GreedyPolicy(**_policy_knobs(GreedyPolicy, spec))
 
 
 FAMILIES: dict[str, Family] = {
