@@ -112,6 +112,7 @@ class ScheduledLR(_SpecState, LRScheduler):
         self.overrun_warned = False
         self._block_start = 0
         self._block: list[float] = []
+        self._tensor_lrs = any(isinstance(g["lr"], torch.Tensor) for g in optimizer.param_groups)
         super().__init__(optimizer, last_epoch)
 
     def multiplier(self, step: int) -> float:
@@ -154,9 +155,15 @@ class ScheduledLR(_SpecState, LRScheduler):
                 stacklevel=2,
             )
         m = self.multiplier(step)
-        lrs = [base * m for base in self.base_lrs]
-        _write_lrs(self.optimizer, lrs)  # type: ignore[arg-type]
-        self._last_lr = [lr.clone() if isinstance(lr, torch.Tensor) else lr for lr in lrs]
+        if self._tensor_lrs:
+            lrs = [base * m for base in self.base_lrs]
+            _write_lrs(self.optimizer, lrs)  # type: ignore[arg-type]
+            self._last_lr = [lr.clone() if isinstance(lr, torch.Tensor) else lr for lr in lrs]
+            return
+        lrs = [base * m for base in self.base_lrs]  # the hot path: plain floats
+        for group, lr in zip(self.optimizer.param_groups, lrs, strict=True):
+            group["lr"] = lr
+        self._last_lr = lrs
 
     def state_dict(self) -> dict[str, Any]:
         """Step count, base LRs and the spec's fingerprint (not the schedule: it comes from the spec)."""
