@@ -61,13 +61,20 @@ def as_steps(step: npt.ArrayLike) -> IntArray:
 
 
 def _progress(t: IntArray, length: int) -> FloatArray:
-    """:math:`t / \\max(1, L)` as float64, exactly as transformers computes progress."""
-    return t / float(max(1, length))
+    """:math:`t / \\max(1, L)` as a new float64 array (0-d for a scalar), as transformers computes it."""
+    out = np.empty(t.shape, dtype=np.float64)
+    return np.divide(t, float(max(1, length)), out=out)
 
 
 def _floor(factor: FloatArray, floor: float) -> FloatArray:
-    r""":math:`\max(0, f (1 - r) + r)`: rescale a 1-to-0 factor to end at ``floor`` (exact for r=0)."""
-    return np.maximum(0.0, factor * (1.0 - floor) + floor)
+    r""":math:`\max(0, f (1 - r) + r)`: rescale a 1-to-0 factor to end at ``floor``, in place.
+
+    For :math:`r = 0` the rescaling is the identity and is skipped.
+    """
+    if floor != 0.0:
+        np.multiply(factor, 1.0 - floor, out=factor)
+        np.add(factor, floor, out=factor)
+    return np.maximum(0.0, factor, out=factor)
 
 
 @dataclass(frozen=True)
@@ -146,9 +153,13 @@ class CosineDecay:
     floor: float = 0.0
 
     def __call__(self, step: npt.ArrayLike) -> FloatArray:
-        p = _progress(as_steps(step), self.length)
-        factor = 0.5 * (1.0 + np.cos(math.pi * float(self.num_cycles) * 2.0 * p))
-        return _floor(factor, self.floor)
+        x = _progress(as_steps(step), self.length)
+        # 0.5 * (1 + cos(pi * c * 2 * p)), in place: same operations, no temporaries
+        np.multiply(x, math.pi * float(self.num_cycles) * 2.0, out=x)
+        np.cos(x, out=x)
+        np.add(x, 1.0, out=x)
+        np.multiply(x, 0.5, out=x)
+        return _floor(x, self.floor)
 
 
 @dataclass(frozen=True)
@@ -301,9 +312,18 @@ class Join:
 
     def __call__(self, step: npt.ArrayLike) -> FloatArray:
         s = as_steps(step)
-        index = np.searchsorted(np.asarray(self.boundaries, dtype=np.int64), s, side="right")
         starts = (0, *self.boundaries)
         out = np.empty(s.shape, dtype=np.float64)
+        if s.ndim == 1 and (s.size < 2 or bool((s[1:] >= s[:-1]).all())):
+            # sorted steps (the usual np.arange): each segment is one contiguous slice
+            edges = np.searchsorted(s, self.boundaries, side="left").tolist()
+            for segment, start, lo, hi in zip(
+                self.segments, starts, [0, *edges], [*edges, s.size], strict=True
+            ):
+                if hi > lo:
+                    out[lo:hi] = segment(s[lo:hi] - start)
+            return out
+        index = np.searchsorted(np.asarray(self.boundaries, dtype=np.int64), s, side="right")
         for i, segment in enumerate(self.segments):
             mask = index == i
             if mask.any():
