@@ -25,7 +25,7 @@ from confsched.errors import (
 )
 from confsched.families import FAMILIES, Family
 from confsched.loading import compose, load
-from confsched.spec.optimizer import OPTIMIZERS
+from confsched.spec.optimizer import OPTIMIZERS, register_optimizer
 from confsched.spec.root import Spec, validate
 from confsched.steps import StepPlan, plan_steps
 
@@ -63,6 +63,7 @@ __all__ = [
     "load",
     "lr_curve",
     "plan_steps",
+    "register_optimizer",
     "render",
     "validate",
 ]

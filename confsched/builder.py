@@ -9,6 +9,7 @@ from torch import nn
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LRScheduler
 
+from confsched.errors import SpecError
 from confsched.groups import plan_groups
 from confsched.lr_scheduler import MetricDrivenLR, ScheduledLR
 from confsched.spec.optimizer import OPTIMIZERS
@@ -44,13 +45,19 @@ def build_optimizer(spec: Spec, model: NamedParameters) -> Optimizer:
         }
         for plan in plans
     ]
-    optimizer_class = getattr(torch.optim, OPTIMIZERS[spec.optimizer.name].torch_class)
+    entry = OPTIMIZERS[spec.optimizer.name]
+    optimizer_class = entry.optimizer_class or getattr(torch.optim, entry.target.rsplit(".", 1)[1])
     optimizer: Optimizer = optimizer_class(
         param_groups,
         lr=spec.optimizer.lr,
         weight_decay=spec.optimizer.weight_decay,
         **spec.optimizer.torch_kwargs(),
     )
+    if not isinstance(optimizer, Optimizer):
+        raise SpecError(
+            "optimizer.name",
+            f"{spec.optimizer.name!r} built a {type(optimizer).__name__}, not a torch.optim.Optimizer",
+        )
     return optimizer
 
 

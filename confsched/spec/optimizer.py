@@ -1,18 +1,20 @@
-"""The ``optimizer`` section: which ``torch.optim`` optimizer, its knobs, and parameter groups.
+"""The ``optimizer`` section: which optimizer, its knobs, and parameter groups.
 
-Only torch's built-in optimizers are allowed, through :data:`OPTIMIZERS` (a table from the config
-name to its spec model and the ``torch.optim`` class name). A config never names a class to import.
+:data:`OPTIMIZERS` is the allowlist: torch's built-in optimizers, plus any class a user registered
+in Python with :func:`register_optimizer`. A config names an entry of that table; it never names a
+class to import, so loading a config cannot run code.
 """
 
 from __future__ import annotations
 
+import inspect
 import re
 from dataclasses import dataclass
-from typing import Annotated, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
-from confsched.errors import SpecError
+from confsched.errors import SpecError, did_you_mean
 from confsched.spec.base import NonNegativeFloat, PositiveFloat, StrictModel
 
 __all__ = [
@@ -27,7 +29,9 @@ __all__ = [
     "OptimizerEntry",
     "RAdamSpec",
     "RMSpropSpec",
+    "RegisteredOptimizerSpec",
     "SGDSpec",
+    "register_optimizer",
 ]
 
 Beta = Annotated[float, Field(ge=0, lt=1)]
@@ -205,23 +209,84 @@ class AdagradSpec(OptimizerBase):
     """Starting value of the sum of squared gradients."""
 
 
+class RegisteredOptimizerSpec(OptimizerBase):
+    """An optimizer class registered in Python with :func:`register_optimizer`.
+
+    Its own keyword arguments sit beside the common fields and are checked against the class's
+    ``__init__`` signature.
+    """
+
+    model_config = ConfigDict(extra="allow")
+    union_tag: ClassVar[str] = "registered"
+
+    name: str
+
+    @model_validator(mode="after")
+    def _known_arguments(self) -> RegisteredOptimizerSpec:
+        entry = OPTIMIZERS.get(self.name)
+        if entry is None or entry.optimizer_class is None:
+            raise SpecError("name", f"{self.name!r} is not a registered optimizer")
+        parameters = inspect.signature(entry.optimizer_class).parameters
+        if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+            return self
+        allowed = sorted(set(parameters) - {"params", "lr", "weight_decay"})
+        for key in self.model_extra or {}:
+            if key not in allowed:
+                raise SpecError(
+                    key,
+                    f"unknown key '{key}'{did_you_mean(key, allowed)} "
+                    f"({entry.optimizer_class.__name__} takes: {', '.join(allowed)})",
+                )
+        return self
+
+    def torch_kwargs(self) -> dict[str, object]:
+        """The registered class's own keyword arguments, as given in the config."""
+        return dict(self.model_extra or {})
+
+
 @dataclass(frozen=True)
 class OptimizerEntry:
     """A row of the optimizer table."""
 
     model: type[OptimizerBase]
-    torch_class: str
-    """Class name in ``torch.optim``."""
+    target: str
+    """Dotted path of the class (what a Hydra ``_target_`` would name), e.g. ``torch.optim.AdamW``."""
+    optimizer_class: type | None = None
+    """The class itself, for optimizers registered in Python; ``None`` for torch built-ins."""
+
+
+def _builtin(model: type[OptimizerBase], torch_class: str) -> OptimizerEntry:
+    return OptimizerEntry(model, f"torch.optim.{torch_class}")
 
 
 OPTIMIZERS: dict[str, OptimizerEntry] = {
-    "adamw": OptimizerEntry(AdamWSpec, "AdamW"),
-    "adam": OptimizerEntry(AdamSpec, "Adam"),
-    "sgd": OptimizerEntry(SGDSpec, "SGD"),
-    "rmsprop": OptimizerEntry(RMSpropSpec, "RMSprop"),
-    "adagrad": OptimizerEntry(AdagradSpec, "Adagrad"),
-    "adamax": OptimizerEntry(AdamaxSpec, "Adamax"),
-    "nadam": OptimizerEntry(NAdamSpec, "NAdam"),
-    "radam": OptimizerEntry(RAdamSpec, "RAdam"),
+    "adamw": _builtin(AdamWSpec, "AdamW"),
+    "adam": _builtin(AdamSpec, "Adam"),
+    "sgd": _builtin(SGDSpec, "SGD"),
+    "rmsprop": _builtin(RMSpropSpec, "RMSprop"),
+    "adagrad": _builtin(AdagradSpec, "Adagrad"),
+    "adamax": _builtin(AdamaxSpec, "Adamax"),
+    "nadam": _builtin(NAdamSpec, "NAdam"),
+    "radam": _builtin(RAdamSpec, "RAdam"),
 }
-"""Optimizer name -> (spec model, ``torch.optim`` class). The allowlist of optimizers."""
+"""Optimizer name -> (spec model, class path). The allowlist: a config can name nothing else."""
+
+
+def register_optimizer(name: str, optimizer_class: type[Any]) -> OptimizerEntry:
+    """Allow ``optimizer.name: <name>`` in configs to build ``optimizer_class``.
+
+    ``optimizer_class`` is called as ``optimizer_class(param_groups, lr=..., weight_decay=...,
+    **its own keys from the config)``, like the ``torch.optim`` classes. Registering is a decision
+    made in Python code; a config can only refer to what was registered.
+    """
+    if not re.match(r"^[a-z][a-z0-9_]*$", name):
+        raise SpecError("optimizer.name", f"{name!r}: register optimizers under a lower_snake_case name")
+    existing = OPTIMIZERS.get(name)
+    if existing is not None and existing.optimizer_class is None:
+        raise SpecError("optimizer.name", f"{name!r} is a torch built-in; register under another name")
+    if not inspect.isclass(optimizer_class):
+        raise SpecError("optimizer.name", f"{name!r}: {optimizer_class!r} is not a class")
+    target = f"{optimizer_class.__module__}.{optimizer_class.__qualname__}"
+    entry = OptimizerEntry(RegisteredOptimizerSpec, target, optimizer_class)
+    OPTIMIZERS[name] = entry
+    return entry

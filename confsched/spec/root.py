@@ -14,14 +14,14 @@ import typing
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Annotated, Any, Union
 
-from pydantic import Field, PrivateAttr, ValidationError, model_validator
+from pydantic import Discriminator, Field, PrivateAttr, Tag, ValidationError, model_validator
 
 from confsched.adaptive import MetricPolicy
 from confsched.errors import ConfschedError, SpecError, did_you_mean
 from confsched.families import FAMILIES, Family, ScheduleContext
 from confsched.schedules import Schedule
 from confsched.spec.base import StrictModel
-from confsched.spec.optimizer import OPTIMIZERS, OptimizerBase
+from confsched.spec.optimizer import OPTIMIZERS, OptimizerBase, RegisteredOptimizerSpec
 from confsched.spec.run import DataSpec, TrainingSpec
 from confsched.spec.scheduler import SchedulerBase
 from confsched.steps import StepPlan, plan_steps
@@ -33,11 +33,27 @@ def _tagged_union(models: list[type[StrictModel]]) -> Any:
     return Annotated[Union[tuple(models)], Field(discriminator="name")]  # noqa: UP007
 
 
+def _optimizer_tag(value: Any) -> str | None:
+    """The union member of an optimizer section: its name, or ``registered`` for Python-registered."""
+    name = value.get("name") if isinstance(value, Mapping) else getattr(value, "name", None)
+    if not isinstance(name, str):
+        return None
+    entry = OPTIMIZERS.get(name)
+    registered = entry is not None and entry.optimizer_class is not None
+    return RegisteredOptimizerSpec.union_tag if registered else name
+
+
+def _optimizer_union() -> Any:
+    builtins = [Annotated[e.model, Tag(n)] for n, e in OPTIMIZERS.items() if e.optimizer_class is None]
+    members = (*builtins, Annotated[RegisteredOptimizerSpec, Tag(RegisteredOptimizerSpec.union_tag)])
+    return Annotated[Union[members], Discriminator(_optimizer_tag)]  # noqa: UP007
+
+
 if TYPE_CHECKING:
     OptimizerSpec = OptimizerBase
     SchedulerSpec = SchedulerBase
 else:
-    OptimizerSpec = _tagged_union([entry.model for entry in OPTIMIZERS.values()])
+    OptimizerSpec = _optimizer_union()
     SchedulerSpec = _tagged_union([family.model for family in FAMILIES.values()])
 
 
@@ -149,9 +165,66 @@ def validate(data: object, *, source: str = "") -> Spec:
     if not isinstance(data, Mapping):
         raise SpecError("", f"a spec must be a mapping of sections, got {_describe(data)}", source=source)
     try:
-        return Spec.model_validate(dict(data))
+        data = refuse_code(data)
+    except SpecError as error:
+        raise error.within("", source=source) from None
+    try:
+        return Spec.model_validate(data)
     except ValidationError as exc:
         raise spec_error(exc, source=source) from None
+
+
+# ---- a config is data: keys that would import or call something ------------------------------
+
+CALL_KEYS = frozenset({"_target_", "_partial_", "_args_", "_recursive_", "_convert_"})
+"""Hydra's instantiate keys. confsched never instantiates a config, and refuses them."""
+
+
+def refuse_code(data: Mapping[str, Any], path: str = "") -> dict[str, Any]:
+    """A copy of ``data`` without instantiate keys, or a :class:`SpecError` naming the first one.
+
+    The one exception: ``optimizer._target_`` naming a class on the optimizer allowlist
+    (``torch.optim.AdamW``, or a class registered with ``register_optimizer``) is read as
+    ``optimizer.name``, and ``optimizer._partial_: true`` beside it is ignored. Nothing is imported.
+    """
+    out: dict[str, Any] = {}
+    for key, value in sorted(data.items(), key=lambda item: item[0] != "_target_"):  # _target_ first
+        where = f"{path}.{key}" if path else str(key)
+        if key in CALL_KEYS:
+            if path == "optimizer" and key == "_partial_" and value is True and "_target_" in data:
+                continue
+            if path == "optimizer" and key == "_target_":
+                out.setdefault("name", _allowlisted_optimizer(value, data.get("name")))
+                continue
+            raise SpecError(
+                where,
+                f"{_describe(value)} is refused: a confsched config is data, it never imports or calls "
+                f"anything; name a {'family' if path == 'scheduler' else 'value'} instead",
+            )
+        out[key] = _refuse_in(value, where)
+    return {key: out[key] for key in data if key in out} | out
+
+
+def _refuse_in(value: Any, where: str) -> Any:
+    if isinstance(value, Mapping):
+        return refuse_code(value, where)
+    if isinstance(value, list):
+        return [_refuse_in(item, f"{where}[{i}]") for i, item in enumerate(value)]
+    return value
+
+
+def _allowlisted_optimizer(target: object, name: object) -> str:
+    by_target = {entry.target: n for n, entry in OPTIMIZERS.items()}
+    found = by_target.get(str(target))
+    if found is None:
+        raise SpecError(
+            "optimizer._target_",
+            f"{_describe(target)} is refused: a config only names optimizers on the allowlist "
+            f"({', '.join(sorted(by_target))}) or registered with confsched.register_optimizer()",
+        )
+    if name is not None and name != found:
+        raise SpecError("optimizer._target_", f"{target} contradicts optimizer.name {name!r}")
+    return found
 
 
 # ---- pydantic errors -> one line with the config path ------------------------------------------
@@ -171,6 +244,8 @@ def _members(annotation: Any) -> list[Any]:
 
 
 def _tag_of(model: Any) -> str | None:
+    if isinstance(getattr(model, "union_tag", None), str):
+        return str(model.union_tag)
     field = getattr(model, "model_fields", {}).get("name")
     if field is None or typing.get_origin(field.annotation) is not typing.Literal:
         return None
