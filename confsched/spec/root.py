@@ -75,8 +75,9 @@ class Spec(StrictModel):
         warmup = self.scheduler.warmup
         warmup_steps = plan.steps(warmup)
         if warmup_steps > plan.total_steps:
-            amount = f"{warmup_steps} steps" if warmup.unit == "steps" else f"{warmup} = {warmup_steps} steps"
-            raise SpecError("scheduler.warmup", f"{amount} exceeds the run ({plan.total_steps} steps)")
+            raise SpecError(
+                "scheduler.warmup", f"{plan.describe(warmup)} exceeds the run ({plan.total_steps} steps)"
+            )
         context = ScheduleContext(plan=plan, warmup_steps=warmup_steps, lr=self.optimizer.lr)
         try:
             made = self.family.make(self.scheduler, context)
