@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 from pydantic import Field, model_validator
 
 from confsched.errors import SpecError
-from confsched.spec.base import NonNegativeFloat, PositiveFloat, StrictModel
+from confsched.spec.base import NonNegativeFloat, NotBool, PositiveFloat, StrictModel
 
 __all__ = [
     "OPTIMIZERS",
@@ -30,7 +30,7 @@ __all__ = [
     "SGDSpec",
 ]
 
-Beta = Annotated[float, Field(ge=0, lt=1)]
+Beta = Annotated[float, Field(ge=0, lt=1), NotBool]
 _GROUP_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
 
 
@@ -183,7 +183,7 @@ class RMSpropSpec(OptimizerBase):
     """``torch.optim.RMSprop``."""
 
     name: Literal["rmsprop"]
-    alpha: Annotated[float, Field(ge=0, le=1)] = 0.99
+    alpha: Annotated[float, Field(ge=0, le=1), NotBool] = 0.99
     """Smoothing constant."""
     eps: PositiveFloat = 1e-8
     """Term added to the denominator for numerical stability."""
