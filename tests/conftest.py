@@ -78,12 +78,20 @@ def layers(n: int) -> Any:
 
 
 def step_lrs(
-    optimizer: Any, scheduler: Any, steps: int, metrics: Sequence[float] | None = None
+    optimizer: Any,
+    scheduler: Any,
+    steps: int,
+    metrics: Sequence[float] | None = None,
+    loss: Callable[[], Any] | None = None,
 ) -> list[list[float]]:
-    """The training loop: ``optimizer.step()`` then ``scheduler.step()`` (with the next metric, for a
-    metric-driven scheduler); returns ``get_last_lr()`` before the first step and after each step."""
+    """The training loop: (``loss().backward()``, when given,) ``optimizer.step()``, then
+    ``scheduler.step()`` (with the next metric, for a metric-driven scheduler); returns
+    ``get_last_lr()`` before the first step and after each step."""
     rows = [[float(lr) for lr in scheduler.get_last_lr()]]
     for k in range(steps):
+        if loss is not None:
+            optimizer.zero_grad()
+            loss().backward()
         optimizer.step()
         if metrics is None:
             scheduler.step()
