@@ -8,6 +8,7 @@ The loop is the one the issue describes: a ``DataLoader`` over a ``TensorDataset
 from __future__ import annotations
 
 import itertools
+import math
 from fractions import Fraction
 
 import pytest
@@ -146,9 +147,9 @@ def test_max_steps_is_the_total():
     [
         (0, 0),
         (100, 100),
-        ("6%", 117),  # exactly 117: 6/100 * 1950, no float rounding up to 118
+        ("6%", 117),  # 6/100 * 1950 = 117 exactly
         (0.06, 117),
-        (0.1, 195),  # ceil(1950 * 0.1) in floats is 196
+        (0.1, 195),
         ("10%", 195),
         ("0%", 0),
         ("100%", 1950),
@@ -165,6 +166,16 @@ def test_warmup_durations_in_steps(warmup, steps):
     spec = confsched.validate(merged(WORKED_EXAMPLE, scheduler={"name": "cosine", "warmup": warmup}))
     assert spec.warmup_steps == steps
     assert spec.to_config()["scheduler"]["warmup"] == warmup  # kept as written
+
+
+@pytest.mark.parametrize("warmup", [0.07, "7%", 0.14, "14%", 0.55])
+def test_fractions_are_exact_where_float_ceil_is_not(warmup):
+    """The README's example: ceil(100 * 0.07) in floats is 8 (100 * 0.07 = 7.000000000000001)."""
+    fraction = float(warmup.rstrip("%")) / 100 if isinstance(warmup, str) else warmup
+    exact = round(fraction * 100)
+    assert math.ceil(100 * fraction) == exact + 1  # what float arithmetic would give
+    data = merged(WORKED_EXAMPLE, scheduler={"name": "cosine", "warmup": warmup}, training={"max_steps": 100})
+    assert confsched.validate(data).warmup_steps == exact
 
 
 def test_epoch_durations_with_max_steps_use_the_epoch_length():
