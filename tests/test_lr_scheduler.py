@@ -35,8 +35,8 @@ STEP_SCHEDULERS = {
     "warmup_stable_decay": {"decay": 12, "stable": 15, "decay_type": "1-sqrt", "min_lr_ratio": 0.1},
 }
 METRIC_SCHEDULERS = {
-    "reduce_lr_on_plateau": {"patience": 1, "factor": 0.5},
-    "greedy": {"patience": 1, "min_lr": 1e-5, "reset_start": 4},
+    "reduce_lr_on_plateau": {"patience": 1, "factor": 0.5, "cooldown": 2},
+    "greedy": {"patience": 1, "min_lr": 1e-5, "reset_start": 4, "smooth": True, "window_size": 3},
 }
 METRICS = [1.0, 0.9, 0.95, 0.97, 0.96, 0.8, 0.7, 0.6, 0.5, 0.55, 0.56, 0.57, 0.58, 0.59] * 3
 
