@@ -52,7 +52,9 @@ class ScheduleContext:
         """``duration`` in steps; an error naming ``field`` if it is longer than the run."""
         n = self.plan.steps(duration)
         if n > self.total_steps:
-            raise SpecError(field, f"{duration} = {n} steps exceeds the run ({self.total_steps} steps)")
+            raise SpecError(
+                field, f"{self.plan.describe(duration)} exceeds the run ({self.total_steps} steps)"
+            )
         return n
 
     def after_warmup(self, decay: Schedule) -> Schedule:

@@ -74,6 +74,12 @@ class _SpecState:
         warnings.warn(message, SpecChangedWarning, stacklevel=3)
 
 
+def _read_lrs(optimizer: Optimizer) -> list[float | torch.Tensor]:
+    """The groups' LRs as ``get_last_lr()`` returns them: floats, or copies of tensor LRs."""
+    lrs = (group["lr"] for group in optimizer.param_groups)
+    return [lr.clone() if isinstance(lr, torch.Tensor) else lr for lr in lrs]
+
+
 def _write_lrs(optimizer: Optimizer, lrs: list[float]) -> None:
     for group, lr in zip(optimizer.param_groups, lrs, strict=True):
         current = group["lr"]
@@ -212,12 +218,16 @@ class MetricDrivenLR(_SpecState, ReduceLROnPlateau):
         self.spec_config = spec_config or {}
         self.allow_spec_change = allow_spec_change
         for group in optimizer.param_groups:
-            group.setdefault("initial_lr", group["lr"])
+            # a copy of a tensor LR, as LRScheduler does: the LR tensor is filled in place later
+            initial_lr = group["lr"]
+            group.setdefault(
+                "initial_lr", initial_lr.clone() if isinstance(initial_lr, torch.Tensor) else initial_lr
+            )
         base_lrs = [float(group["initial_lr"]) for group in optimizer.param_groups]
         self.base_lrs = list[float | torch.Tensor](base_lrs)
         self.state: MetricState = policy.start(base_lrs)
         self.last_epoch = 0
-        self._last_lr = list(self.state.lrs)
+        self._last_lr = _read_lrs(optimizer)
 
     def step(self, metrics: Any = None, epoch: int | None = None) -> None:  # type: ignore[override]
         """Feed one metric value (a float or a 0-d tensor) and update the LRs."""
@@ -229,7 +239,7 @@ class MetricDrivenLR(_SpecState, ReduceLROnPlateau):
         self.policy.update(self.state, float(metrics))
         self.last_epoch = self.state.updates
         _write_lrs(self.optimizer, self.state.lrs)
-        self._last_lr = list(self.state.lrs)
+        self._last_lr = _read_lrs(self.optimizer)
 
     def state_dict(self) -> dict[str, Any]:
         """The metric state, base LRs and the spec's fingerprint."""
@@ -247,4 +257,4 @@ class MetricDrivenLR(_SpecState, ReduceLROnPlateau):
         self.state = MetricState(**state_dict["state"])
         self.last_epoch = self.state.updates
         _write_lrs(self.optimizer, self.state.lrs)
-        self._last_lr = list(self.state.lrs)
+        self._last_lr = _read_lrs(self.optimizer)

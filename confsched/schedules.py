@@ -71,6 +71,7 @@ def _floor(factor: FloatArray, floor: float) -> FloatArray:
 
     For :math:`r = 0` the rescaling is the identity and is skipped.
     """
+    factor = np.asarray(factor, dtype=np.float64)  # a 0-d array for a scalar: writable in place
     if floor != 0.0:
         np.multiply(factor, 1.0 - floor, out=factor)
         np.add(factor, floor, out=factor)
@@ -133,7 +134,7 @@ class LinearToZero:
 
     def __call__(self, step: npt.ArrayLike) -> FloatArray:
         t = as_steps(step)
-        return np.maximum(0.0, (self.length - t) / float(max(1, self.length)))
+        return np.asarray(np.maximum(0.0, (self.length - t) / float(max(1, self.length))), dtype=np.float64)
 
 
 @dataclass(frozen=True)
@@ -204,7 +205,12 @@ class PolynomialDecay:
     def __call__(self, step: npt.ArrayLike) -> FloatArray:
         t = as_steps(step)
         remaining = 1 - np.minimum(t, self.length) / self.length
-        decay = (self.lr_init - self.lr_end) * remaining**self.power + self.lr_end
+        # C's pow for every element, as Python's ``**`` (transformers) computes it: NumPy's power
+        # loop replaces x ** 2.0 by x * x and x ** 0.5 by sqrt(x) when the exponent has stride 0
+        # (a scalar, or any 0-d operand), which differ from pow in the last bit for some x.
+        base = np.atleast_1d(remaining)
+        powered = np.power(base, np.full(base.shape, float(self.power))).reshape(np.shape(remaining))
+        decay = (self.lr_init - self.lr_end) * powered + self.lr_end
         return np.where(t > self.length, self.lr_end / self.lr_init, decay / self.lr_init)
 
 
@@ -216,7 +222,7 @@ class InverseSqrt:
 
     def __call__(self, step: npt.ArrayLike) -> FloatArray:
         t = as_steps(step)
-        return 1.0 / np.sqrt((t + self.timescale) / self.timescale)
+        return np.asarray(1.0 / np.sqrt((t + self.timescale) / self.timescale), dtype=np.float64)
 
 
 @dataclass(frozen=True)

@@ -61,6 +61,11 @@ class StepPlan:
             return math.ceil(duration.amount * self.total_steps)
         return math.ceil(duration.amount * self.steps_per_epoch)
 
+    def describe(self, duration: Duration) -> str:
+        """``duration`` and its steps for a message: ``5000 steps``, ``60ep = 2340 steps``."""
+        steps = self.steps(duration)
+        return f"{steps} steps" if duration.unit == "steps" else f"{duration} = {steps} steps"
+
     def explain(self) -> str:
         """The arithmetic behind :attr:`total_steps`, with this run's numbers, on one line."""
         rounding = "floor" if self.drop_last else "ceil"

@@ -4,9 +4,18 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-__all__ = ["FiniteFloat", "NonNegativeFloat", "PositiveFloat", "Ratio", "StrictModel"]
+__all__ = [
+    "FiniteFloat",
+    "NonNegativeFloat",
+    "NonNegativeInt",
+    "NotBool",
+    "PositiveFloat",
+    "PositiveInt",
+    "Ratio",
+    "StrictModel",
+]
 
 
 class StrictModel(BaseModel):
@@ -21,7 +30,18 @@ class StrictModel(BaseModel):
     )
 
 
-FiniteFloat = float
-PositiveFloat = Annotated[float, Field(gt=0)]
-NonNegativeFloat = Annotated[float, Field(ge=0)]
-Ratio = Annotated[float, Field(ge=0, le=1)]
+def _not_bool(value: object) -> object:
+    if isinstance(value, bool):
+        raise ValueError(f"must be a number, not a boolean (got {value})")
+    return value
+
+
+NotBool = BeforeValidator(_not_bool)
+"""Refuse ``true``/``false`` where a number belongs (pydantic's lax mode would read them as 1 and 0)."""
+
+FiniteFloat = Annotated[float, NotBool]
+PositiveFloat = Annotated[float, Field(gt=0), NotBool]
+NonNegativeFloat = Annotated[float, Field(ge=0), NotBool]
+Ratio = Annotated[float, Field(ge=0, le=1), NotBool]
+PositiveInt = Annotated[int, Field(gt=0), NotBool]
+NonNegativeInt = Annotated[int, Field(ge=0), NotBool]

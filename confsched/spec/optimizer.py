@@ -15,7 +15,7 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import ConfigDict, Field, model_validator
 
 from confsched.errors import SpecError, did_you_mean
-from confsched.spec.base import NonNegativeFloat, PositiveFloat, StrictModel
+from confsched.spec.base import NonNegativeFloat, NotBool, PositiveFloat, StrictModel
 
 __all__ = [
     "OPTIMIZERS",
@@ -34,7 +34,7 @@ __all__ = [
     "register_optimizer",
 ]
 
-Beta = Annotated[float, Field(ge=0, lt=1)]
+Beta = Annotated[float, Field(ge=0, lt=1), NotBool]
 _GROUP_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
 
 
@@ -187,7 +187,7 @@ class RMSpropSpec(OptimizerBase):
     """``torch.optim.RMSprop``."""
 
     name: Literal["rmsprop"]
-    alpha: Annotated[float, Field(ge=0, le=1)] = 0.99
+    alpha: Annotated[float, Field(ge=0, le=1), NotBool] = 0.99
     """Smoothing constant."""
     eps: PositiveFloat = 1e-8
     """Term added to the denominator for numerical stability."""

@@ -91,8 +91,9 @@ class Spec(StrictModel):
         warmup = self.scheduler.warmup
         warmup_steps = plan.steps(warmup)
         if warmup_steps > plan.total_steps:
-            amount = f"{warmup_steps} steps" if warmup.unit == "steps" else f"{warmup} = {warmup_steps} steps"
-            raise SpecError("scheduler.warmup", f"{amount} exceeds the run ({plan.total_steps} steps)")
+            raise SpecError(
+                "scheduler.warmup", f"{plan.describe(warmup)} exceeds the run ({plan.total_steps} steps)"
+            )
         context = ScheduleContext(plan=plan, warmup_steps=warmup_steps, lr=self.optimizer.lr)
         try:
             made = self.family.make(self.scheduler, context)
@@ -320,6 +321,8 @@ def spec_error(exc: ValidationError, *, source: str = "") -> SpecError:
         return SpecError(
             path, f"unknown key '{key}'{hint} (allowed here: {_choices(allowed)}){more}", source=source
         )
+    if kind == "union_tag_not_found" and not isinstance(value, Mapping):
+        return SpecError(path, f"expected a mapping of keys, got {_describe(value)}{more}", source=source)
     if kind in ("union_tag_invalid", "union_tag_not_found"):
         section = path.split(".")[-1].split("[")[0]
         names = list(FAMILIES) if section in ("scheduler",) else list(OPTIMIZERS)

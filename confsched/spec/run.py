@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import PositiveInt, model_validator
+from pydantic import model_validator
 
 from confsched.errors import SpecError
-from confsched.spec.base import StrictModel
+from confsched.spec.base import PositiveInt, StrictModel
 
 __all__ = ["DataSpec", "TrainingSpec"]
 

@@ -10,10 +10,18 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, NonNegativeInt, PositiveInt, model_validator
+from pydantic import Field, model_validator
 
 from confsched.errors import SpecError
-from confsched.spec.base import NonNegativeFloat, PositiveFloat, Ratio, StrictModel
+from confsched.spec.base import (
+    NonNegativeFloat,
+    NonNegativeInt,
+    NotBool,
+    PositiveFloat,
+    PositiveInt,
+    Ratio,
+    StrictModel,
+)
 from confsched.spec.duration import Duration, parse_duration
 
 __all__ = [
@@ -32,7 +40,7 @@ __all__ = [
     "WarmupStableDecaySpec",
 ]
 
-BelowOne = Annotated[float, Field(gt=0, lt=1)]
+BelowOne = Annotated[float, Field(gt=0, lt=1), NotBool]
 WarmupDecayShape = Literal["linear", "cosine", "1-sqrt"]
 
 

@@ -1,0 +1,297 @@
+"""The torch scheduler object: an ``LRScheduler`` that pickles, resumes bit for bit, refuses a state
+from another spec, warns once when the loop outruns the plan, and can hold LRs as tensors."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import io
+import pickle
+import warnings
+from typing import Any
+
+import pytest
+import torch
+from torch.optim.lr_scheduler import LRScheduler, ReduceLROnPlateau
+
+import confsched
+from tests.conftest import layers, run_spec, step_lrs
+
+TOTAL = 40
+WARMUP = 8
+LRS = (1e-3, 3e-4)
+INPUT = torch.linspace(-1.0, 1.0, 8).reshape(4, 2)
+
+STEP_SCHEDULERS = {
+    "linear": {},
+    "cosine": {"num_cycles": 0.7},
+    "cosine_with_restarts": {"num_cycles": 3},
+    "polynomial": {"power": 2.0, "lr_end": 1e-5},
+    "constant": {},
+    "constant_with_warmup": {},
+    "inverse_sqrt": {"timescale": 7},
+    "cosine_with_min_lr": {"min_lr_rate": 0.1},
+    "cosine_warmup_with_min_lr": {"min_lr": 1e-5, "warmup_lr_rate": 0.1},
+    "warmup_stable_decay": {"decay": 12, "stable": 15, "decay_type": "1-sqrt", "min_lr_ratio": 0.1},
+}
+METRIC_SCHEDULERS = {
+    "reduce_lr_on_plateau": {"patience": 1, "factor": 0.5, "cooldown": 2},
+    "greedy": {"patience": 1, "min_lr": 1e-5, "reset_start": 4, "smooth": True, "window_size": 3},
+}
+METRICS = [1.0, 0.9, 0.95, 0.97, 0.96, 0.8, 0.7, 0.6, 0.5, 0.55, 0.56, 0.57, 0.58, 0.59] * 3
+
+
+def make_spec(name: str, *, total: int = TOTAL, **overrides: Any) -> confsched.Spec:
+    knobs = {**STEP_SCHEDULERS.get(name, {}), **METRIC_SCHEDULERS.get(name, {}), **overrides}
+    warmup = 0 if name in METRIC_SCHEDULERS or name == "constant" else WARMUP
+    return confsched.validate(run_spec({"name": name, "warmup": warmup, **knobs}, total=total, lrs=LRS))
+
+
+def test_every_family_has_a_scheduler_case():
+    assert set(STEP_SCHEDULERS) | set(METRIC_SCHEDULERS) == set(confsched.FAMILIES)
+    assert {n for n, f in confsched.FAMILIES.items() if f.driven_by == "metric"} == set(METRIC_SCHEDULERS)
+
+
+@pytest.mark.parametrize("name", sorted(confsched.FAMILIES))
+def test_is_a_torch_lr_scheduler(name):
+    spec = make_spec(name)
+    optimizer, scheduler = confsched.build(spec, layers(2))
+    assert isinstance(scheduler, LRScheduler)
+    if name in METRIC_SCHEDULERS:
+        assert isinstance(scheduler, confsched.MetricDrivenLR)
+        assert isinstance(scheduler, ReduceLROnPlateau)  # Lightning and the HF Trainer pass it the metric
+    else:
+        assert isinstance(scheduler, confsched.ScheduledLR)
+    assert scheduler.optimizer is optimizer
+    assert scheduler.get_last_lr() == confsched.lr_curve(spec, 1)[0].tolist()
+    assert [g["lr"] for g in optimizer.param_groups] == scheduler.get_last_lr()
+    assert [g["initial_lr"] for g in optimizer.param_groups] == list(LRS)
+
+
+@pytest.mark.parametrize("name", sorted(confsched.FAMILIES))
+def test_pickles_and_the_copy_carries_on(name):
+    spec = make_spec(name)
+    optimizer, scheduler = confsched.build(spec, layers(2))
+    metrics = METRICS if name in METRIC_SCHEDULERS else None
+    step_lrs(optimizer, scheduler, 15, metrics)
+    copy_ = pickle.loads(pickle.dumps(scheduler))
+    assert type(copy_) is type(scheduler)
+    assert copy_.get_last_lr() == scheduler.get_last_lr()
+    ours = step_lrs(optimizer, scheduler, 10, metrics[15:] if metrics else None)
+    theirs = step_lrs(copy_.optimizer, copy_, 10, metrics[15:] if metrics else None)
+    assert ours == theirs
+
+
+# ---- resume --------------------------------------------------------------------------------------
+
+
+def train(optimizer, scheduler, model, steps: int, metrics=None) -> list[list[float]]:
+    """Real training steps (forward, backward, optimizer, scheduler); the LRs after each."""
+    return step_lrs(optimizer, scheduler, steps, metrics, loss=lambda: model(INPUT).square().mean())[1:]
+
+
+def overrun(start: int, steps: int, total: int | None) -> Any:
+    """``pytest.warns`` when ``steps`` steps from ``start`` first pass ``total``, else no warning."""
+    if total is not None and start <= total < start + steps:
+        return pytest.warns(confsched.ScheduleOverrunWarning)
+    return contextlib.nullcontext()
+
+
+@functools.cache
+def uninterrupted(name: str, end: int) -> tuple[list[list[float]], list[torch.Tensor]]:
+    """The LRs of ``end`` training steps without a break, and the parameters at the end."""
+    spec = make_spec(name)
+    metrics = METRICS if name in METRIC_SCHEDULERS else None
+    model = layers(2)
+    optimizer, scheduler = confsched.build(spec, model)
+    with overrun(0, end, None if metrics else spec.total_steps):
+        lrs = train(optimizer, scheduler, model, end, metrics)
+    return lrs, [p.detach().clone() for p in model.parameters()]
+
+
+def run_and_resume(name: str, at: int, end: int):
+    """Train ``at`` steps, save, build a fresh pair, load, train to ``end``; the uninterrupted run."""
+    spec = make_spec(name)
+    metrics = METRICS if name in METRIC_SCHEDULERS else None
+    total = None if metrics else spec.total_steps  # a metric-driven run has no planned end
+    full, _ = uninterrupted(name, end)
+    model = layers(2)
+    optimizer, scheduler = confsched.build(spec, model)
+    with overrun(0, at, total):
+        train(optimizer, scheduler, model, at, metrics)
+    buffer = io.BytesIO()
+    torch.save((model.state_dict(), optimizer.state_dict(), scheduler.state_dict()), buffer)
+
+    fresh_model = layers(2)
+    fresh_optimizer, fresh_scheduler = confsched.build(spec, fresh_model)
+    buffer.seek(0)
+    model_state, optimizer_state, scheduler_state = torch.load(buffer, weights_only=False)
+    fresh_model.load_state_dict(model_state)
+    fresh_optimizer.load_state_dict(optimizer_state)
+    fresh_scheduler.load_state_dict(scheduler_state)
+    saved_lrs = full[at - 1] if at else confsched.lr_curve(spec, 1)[0].tolist()
+    assert [g["lr"] for g in fresh_optimizer.param_groups] == saved_lrs
+    rest_metrics = metrics[at:] if metrics is not None else None
+    with overrun(at, end - at, total):
+        resumed = train(fresh_optimizer, fresh_scheduler, fresh_model, end - at, rest_metrics)
+    return full, resumed, fresh_model
+
+
+@pytest.mark.parametrize("at", [0, WARMUP, TOTAL // 2, TOTAL, TOTAL + 10])
+@pytest.mark.parametrize("name", sorted(STEP_SCHEDULERS))
+def test_resume_is_bit_exact(name, at):
+    full, resumed, _ = run_and_resume(name, at, TOTAL + 20)
+    assert resumed == full[at:]  # ==, not approx
+
+
+@pytest.mark.parametrize("at", [0, 5, 20])
+@pytest.mark.parametrize("name", sorted(METRIC_SCHEDULERS))
+def test_resume_metric_driven_is_bit_exact(name, at):
+    full, resumed, _ = run_and_resume(name, at, len(METRICS))
+    assert resumed == full[at:]
+    assert len({tuple(row) for row in full}) > 3  # the metrics move the LR
+
+
+@pytest.mark.parametrize("name", ["cosine", "greedy"])
+def test_resume_continues_the_training_bit_for_bit(name):
+    end = TOTAL + 20 if name in STEP_SCHEDULERS else len(METRICS)
+    _, parameters = uninterrupted(name, end)
+    _, _, resumed_model = run_and_resume(name, 17, end)
+    for a, b in zip(parameters, resumed_model.parameters(), strict=True):
+        assert torch.equal(a, b)
+
+
+def saved_state(name: str, steps: int = 12, **overrides: Any) -> dict[str, Any]:
+    spec = make_spec(name, **overrides)
+    optimizer, scheduler = confsched.build(spec, layers(2))
+    step_lrs(optimizer, scheduler, steps, METRICS if name in METRIC_SCHEDULERS else None)
+    return scheduler.state_dict()
+
+
+@pytest.mark.parametrize(
+    ("name", "saved", "now", "changed"),
+    [
+        ("cosine", {}, {"num_cycles": 0.5}, "scheduler.num_cycles: 0.7 -> 0.5"),
+        ("cosine", {}, {"total": 50}, "data.dataset_size: 40 -> 50"),
+        ("polynomial", {}, {"lr_end": 1e-6}, "scheduler.lr_end: 1e-05 -> 1e-06"),
+        ("greedy", {}, {"patience": 2}, "scheduler.patience: 1 -> 2"),
+    ],
+)
+def test_loading_under_a_changed_spec_is_refused(name, saved, now, changed):
+    state = saved_state(name, **saved)
+    spec = make_spec(name, **now)
+    _, scheduler = confsched.build(spec, layers(2))
+    with pytest.raises(confsched.ResumeError) as info:
+        scheduler.load_state_dict(state)
+    message = str(info.value)
+    assert info.value.path == "scheduler"
+    assert message.startswith("scheduler: the saved scheduler state is from another spec (fingerprint ")
+    assert f"now {spec.fingerprint}); changed: {changed}; pass allow_spec_change=True" in message
+
+
+def test_loading_under_a_changed_spec_can_be_allowed():
+    state = saved_state("cosine", 12)
+    spec = make_spec("cosine", num_cycles=0.5)
+    optimizer, scheduler = confsched.build(spec, layers(2), allow_spec_change=True)
+    with pytest.warns(confsched.SpecChangedWarning, match=r"changed: scheduler\.num_cycles: 0\.7 -> 0\.5$"):
+        scheduler.load_state_dict(state)
+    # the step count is kept; the LRs follow the new spec from there
+    assert step_lrs(optimizer, scheduler, 3)[1:] == confsched.lr_curve(spec, 16)[13:].tolist()
+
+
+def test_loading_the_same_spec_from_another_build_is_silent():
+    state = saved_state("cosine")
+    _, scheduler = confsched.build(make_spec("cosine"), layers(2))
+    scheduler.load_state_dict(state)  # filterwarnings = error: no warning either
+    assert scheduler.last_epoch == 12
+
+
+# ---- the planned total ---------------------------------------------------------------------------
+
+
+def test_overrun_warns_once_naming_the_plan():
+    data = {
+        "optimizer": {"name": "sgd", "lr": 0.1},
+        "scheduler": {"name": "linear", "warmup": 3},
+        "data": {"dataset_size": 50, "batch_size": 4},
+        "training": {"epochs": 3, "grad_accum_steps": 2},
+    }
+    spec = confsched.validate(data)
+    assert spec.total_steps == 21
+    optimizer, scheduler = confsched.build(spec, layers(1))
+    step_lrs(optimizer, scheduler, 21)  # the planned run: no warning
+    with pytest.warns(confsched.ScheduleOverrunWarning) as record:
+        step_lrs(optimizer, scheduler, 1)
+    assert len(record) == 1
+    assert str(record[0].message) == (
+        "the scheduler was stepped past the planned 21 optimizer steps "
+        "(batches per epoch = ceil(50 / 4) = 13; steps per epoch = ceil(13 / 2) = 7; "
+        "total = 3 epochs x 7 = 21); the training loop runs longer than the spec says: "
+        "fix data/training in the spec so the plan matches the loop"
+    )
+    with warnings.catch_warnings(record=True) as later:
+        warnings.simplefilter("always")
+        rows = step_lrs(optimizer, scheduler, 30)
+    assert later == []
+    assert rows[-1] == [0.0]
+
+
+def test_step_takes_no_epoch():
+    optimizer, scheduler = confsched.build(make_spec("cosine"), layers(2))
+    optimizer.step()
+    with pytest.raises(TypeError, match=r"ScheduledLR\.step\(\) takes no epoch: it counts optimizer steps"):
+        scheduler.step(5)
+    assert scheduler.last_epoch == 0
+
+
+def test_metric_driven_step_needs_a_metric():
+    optimizer, scheduler = confsched.build(make_spec("greedy"), layers(2))
+    optimizer.step()
+    with pytest.raises(TypeError, match=r"call scheduler\.step\(metric\)"):
+        scheduler.step()
+    scheduler.step(torch.tensor(0.5))  # a 0-d tensor is a metric too
+    assert scheduler.last_epoch == 1
+
+
+def test_stepping_the_scheduler_first_warns():
+    _, scheduler = confsched.build(make_spec("cosine"), layers(2))
+    with pytest.warns(UserWarning, match=r"scheduler\.step\(\) was called before optimizer\.step\(\)"):
+        scheduler.step()
+
+
+def test_state_dict_holds_the_step_and_the_spec():
+    spec = make_spec("cosine")
+    optimizer, scheduler = confsched.build(spec, layers(2))
+    step_lrs(optimizer, scheduler, 7)
+    state = scheduler.state_dict()
+    assert (state["last_epoch"], state["base_lrs"], state["total_steps"]) == (7, list(LRS), TOTAL)
+    assert (state["fingerprint"], state["spec_config"]) == (spec.fingerprint, spec.to_config())
+    assert not {"schedule", "optimizer"} & set(state)
+
+
+# ---- LRs as tensors ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["cosine", "warmup_stable_decay", "greedy", "reduce_lr_on_plateau"])
+def test_lr_as_tensor(name):
+    data = make_spec(name).to_config()
+    data["optimizer"]["lr_as_tensor"] = True
+    spec = confsched.validate(data)
+    model = layers(2)
+    optimizer, scheduler = confsched.build(spec, model)
+    tensors = [g["lr"] for g in optimizer.param_groups]
+    metrics = METRICS[:30] if name in METRIC_SCHEDULERS else None
+    expected = confsched.lr_curve(spec, 31, metrics=metrics)
+    for k in range(31):
+        lrs = [g["lr"] for g in optimizer.param_groups]
+        assert all(a is b for a, b in zip(lrs, tensors, strict=True))  # filled in place, never replaced
+        assert all(lr.dtype == torch.float64 and lr.dim() == 0 for lr in lrs)
+        assert [lr.item() for lr in lrs] == expected[k].tolist()
+        last = scheduler.get_last_lr()
+        assert all(isinstance(lr, torch.Tensor) and lr is not t for lr, t in zip(last, tensors, strict=True))
+        assert [lr.item() for lr in last] == expected[k].tolist()
+        if k < 30:
+            train(optimizer, scheduler, model, 1, metrics[k:] if metrics else None)
+    initial = [g["initial_lr"] for g in optimizer.param_groups]
+    assert [float(lr) for lr in initial] == list(LRS)  # the base LRs are copies, not the filled tensors
+    assert not any(a is b for a, b in zip(initial, tensors, strict=True))
