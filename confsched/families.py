@@ -20,33 +20,55 @@ from confsched.schedules import (
     CosineDecay,
     CosineHardRestarts,
     CosineWarmupWithMinLR,
-    Decay,
     InverseSqrt,
-    Join,
     LinearToZero,
     PolynomialDecay,
     Ramp,
+    RampShape,
     Schedule,
+    segment,
+    sequence,
 )
 from confsched.spec import scheduler as s
 from confsched.spec.duration import Duration
+from confsched.spec.optimizer import OptimizerBase
 from confsched.steps import StepPlan
 
-__all__ = ["FAMILIES", "Family", "ScheduleContext"]
+__all__ = ["FAMILIES", "Family", "MomentumKey", "ScheduleContext", "momentum_key"]
+
+MomentumKey = Literal["betas", "momentum"]
+
+
+def momentum_key(optimizer: OptimizerBase) -> MomentumKey | None:
+    """Which optimizer knob a momentum schedule sets: ``betas`` (beta1) if it has betas, else
+    ``momentum`` if it has momentum, else ``None`` (torch's ``OneCycleLR`` rule)."""
+    fields = type(optimizer).model_fields
+    return "betas" if "betas" in fields else "momentum" if "momentum" in fields else None
 
 
 @dataclass(frozen=True)
 class ScheduleContext:
-    """What a family needs besides its own knobs: the run's steps and the optimizer's LR."""
+    """What a family needs besides its own knobs: the run's steps, the warmup and the optimizer."""
 
     plan: StepPlan
     warmup_steps: int
     lr: float
     """``optimizer.lr``: transformers' ``optimizer.defaults["lr"]``, the reference of absolute LRs."""
+    warmup_shape: RampShape = "linear"
+    """``scheduler.warmup_shape``."""
+    warmup_start: float = 0.0
+    """``scheduler.warmup_start``."""
+    momentum_key: MomentumKey | None = None
+    """What a momentum schedule would set on this optimizer (see :func:`momentum_key`)."""
 
     @property
     def total_steps(self) -> int:
         return self.plan.total_steps
+
+    @property
+    def curve_steps(self) -> int:
+        """Steps left after the warmup: the length of the family's own curve."""
+        return self.total_steps - self.warmup_steps
 
     def steps(self, field: str, duration: Duration) -> int:
         """``duration`` in steps; an error naming ``field`` if it is longer than the run."""
@@ -55,11 +77,31 @@ class ScheduleContext:
             raise SpecError(field, f"{duration} = {n} steps exceeds the run ({self.total_steps} steps)")
         return n
 
+    def position(self, field: str, duration: Duration) -> int:
+        """``duration`` in steps as a point of the family's curve, which starts after the warmup;
+        an error naming ``field`` if it falls after the end of the run."""
+        n = self.steps(field, duration)
+        if n > self.curve_steps:
+            raise SpecError(field, f"{duration} = {n} steps is past the end of {self.curve_described}")
+        return n
+
+    @property
+    def curve_described(self) -> str:
+        """The family's curve in words, for errors: the run, or what the warmup leaves of it."""
+        if self.warmup_steps == 0:
+            return f"the run ({self.total_steps} steps)"
+        return (
+            f"the {self.curve_steps} steps left after the {self.warmup_steps}-step warmup "
+            "(the curve starts when the warmup ends)"
+        )
+
     def after_warmup(self, decay: Schedule) -> Schedule:
-        """transformers' linear warmup from 0 over ``warmup_steps``, then ``decay`` on local time."""
+        """The warmup (:class:`Ramp` of ``warmup_shape`` from ``warmup_start`` over ``warmup_steps``;
+        transformers' linear warmup from 0 by default), then ``decay`` on local time."""
         if self.warmup_steps == 0:
             return decay
-        return Join((Ramp(self.warmup_steps), decay), (self.warmup_steps,))
+        ramp = Ramp(self.warmup_steps, self.warmup_shape, self.warmup_start)
+        return sequence([(self.warmup_steps, ramp)], decay)
 
 
 Made = Schedule | MetricPolicy
@@ -76,20 +118,16 @@ class Family:
     driven_by: Literal["step", "metric"] = "step"
 
 
-def _decay_steps(ctx: ScheduleContext) -> int:
-    return ctx.total_steps - ctx.warmup_steps
-
-
 def _linear(spec: s.LinearSpec, ctx: ScheduleContext) -> Schedule:
-    return ctx.after_warmup(LinearToZero(_decay_steps(ctx)))
+    return ctx.after_warmup(LinearToZero(ctx.curve_steps))
 
 
 def _cosine(spec: s.CosineSpec, ctx: ScheduleContext) -> Schedule:
-    return ctx.after_warmup(CosineDecay(_decay_steps(ctx), spec.num_cycles))
+    return ctx.after_warmup(CosineDecay(ctx.curve_steps, spec.num_cycles))
 
 
 def _cosine_with_restarts(spec: s.CosineWithRestartsSpec, ctx: ScheduleContext) -> Schedule:
-    return ctx.after_warmup(CosineHardRestarts(_decay_steps(ctx), spec.num_cycles))
+    return ctx.after_warmup(CosineHardRestarts(ctx.curve_steps, spec.num_cycles))
 
 
 def _polynomial(spec: s.PolynomialSpec, ctx: ScheduleContext) -> Schedule:
@@ -101,7 +139,7 @@ def _polynomial(spec: s.PolynomialSpec, ctx: ScheduleContext) -> Schedule:
             f"{ctx.warmup_steps} steps leaves no steps to decay over in a {ctx.total_steps}-step "
             "run; polynomial needs warmup shorter than the run",
         )
-    return ctx.after_warmup(PolynomialDecay(_decay_steps(ctx), spec.power, ctx.lr, spec.lr_end))
+    return ctx.after_warmup(PolynomialDecay(ctx.curve_steps, spec.power, ctx.lr, spec.lr_end))
 
 
 def _constant(spec: s.ConstantSpec, ctx: ScheduleContext) -> Schedule:
@@ -114,9 +152,12 @@ def _inverse_sqrt(spec: s.InverseSqrtSpec, ctx: ScheduleContext) -> Schedule:
 
 
 def _min_lr_rate(spec: s.CosineWithMinLRSpec | s.CosineWarmupWithMinLRSpec, ctx: ScheduleContext) -> float:
+    """The floor as a fraction of the base LR: ``min_lr_rate``, or ``min_lr`` over ``optimizer.lr``
+    (every group floors at the same fraction, as in transformers), or 0 when neither is set."""
     if spec.min_lr_rate is not None:
         return spec.min_lr_rate
-    assert spec.min_lr is not None  # one of the two is set (checked by the model)
+    if spec.min_lr is None:
+        return 0.0
     if spec.min_lr > ctx.lr:
         raise SpecError("min_lr", f"{spec.min_lr:g} must not exceed optimizer.lr ({ctx.lr:g})")
     return spec.min_lr / ctx.lr
@@ -124,17 +165,46 @@ def _min_lr_rate(spec: s.CosineWithMinLRSpec | s.CosineWarmupWithMinLRSpec, ctx:
 
 def _cosine_with_min_lr(spec: s.CosineWithMinLRSpec, ctx: ScheduleContext) -> Schedule:
     floor = _min_lr_rate(spec, ctx)
-    return ctx.after_warmup(CosineDecay(_decay_steps(ctx), spec.num_cycles, floor))
+    return ctx.after_warmup(CosineDecay(ctx.curve_steps, spec.num_cycles, floor))
 
 
 def _cosine_warmup_with_min_lr(spec: s.CosineWarmupWithMinLRSpec, ctx: ScheduleContext) -> Schedule:
+    _refuse_warmup(
+        spec,
+        ctx,
+        "cosine_warmup_with_min_lr has transformers' own warmup (warmup_lr_rate sets its start)",
+        steps=False,
+    )
     floor = _min_lr_rate(spec, ctx)
     return CosineWarmupWithMinLR(
         ctx.warmup_steps, ctx.total_steps, spec.num_cycles, floor, spec.warmup_lr_rate
     )
 
 
+@dataclass(frozen=True)
+class _Phase:
+    """A resolved phase: ``steps`` long, from multiplier ``start`` to ``end``."""
+
+    steps: int
+    shape: RampShape
+    start: float
+    end: float
+    num_cycles: float = 0.5
+
+
+def _in_sequence(phases: list[_Phase]) -> Schedule:
+    """Phases back to back, then the last one's end held: how WSD and ``phases`` are assembled."""
+    segments = [(p.steps, segment(p.steps, p.shape, p.start, p.end, p.num_cycles)) for p in phases]
+    return sequence(segments, Constant(phases[-1].end))
+
+
 def _warmup_stable_decay(spec: s.WarmupStableDecaySpec, ctx: ScheduleContext) -> Schedule:
+    _refuse_warmup(
+        spec,
+        ctx,
+        "warmup_stable_decay shapes its warmup with warmup_type and starts it at min_lr_ratio",
+        steps=False,
+    )
     w = ctx.warmup_steps
     d = ctx.steps("decay", spec.decay)
     if spec.stable is None:
@@ -153,36 +223,40 @@ def _warmup_stable_decay(spec: s.WarmupStableDecaySpec, ctx: ScheduleContext) ->
                 f"({ctx.total_steps} steps)",
             )
     r = spec.min_lr_ratio
-    return Join(
-        (
-            Ramp(w, spec.warmup_type, start=r),
-            Constant(1.0),
-            Decay(d, spec.decay_type, floor=r, num_cycles=spec.num_cycles),
-            Constant(r),
-        ),
-        (w, w + stable, w + stable + d),
+    return _in_sequence(
+        [
+            _Phase(w, spec.warmup_type, r, 1.0),
+            _Phase(stable, "constant", 1.0, 1.0),
+            _Phase(d, spec.decay_type, 1.0, r, spec.num_cycles),
+        ]
     )
 
 
-def _no_warmup(name: str, ctx: ScheduleContext) -> None:
-    if ctx.warmup_steps:
-        raise SpecError(
-            "warmup",
-            f"{ctx.warmup_steps} steps: {name} changes the LR from a metric and has no warmup; set warmup: 0",
-        )
+def _refuse_warmup(spec: s.SchedulerBase, ctx: ScheduleContext, why: str, *, steps: bool = True) -> None:
+    """Refuse warmup knobs the family has no use for (``warmup`` itself unless ``steps=False``)."""
+    if steps and ctx.warmup_steps:
+        raise SpecError("warmup", f"{ctx.warmup_steps} steps: {why}; set warmup: 0")
+    for knob in ("warmup_shape", "warmup_start"):
+        value = getattr(spec, knob)
+        if value != s.SchedulerBase.model_fields[knob].default:
+            raise SpecError(knob, f"{value!r}: {why}; remove {knob}")
 
 
 def _policy_knobs(policy: type[Any], spec: s.SchedulerBase) -> dict[str, Any]:
     return {f.name: getattr(spec, f.name) for f in dataclasses.fields(policy)}
 
 
+def _metric_driven(spec: s.SchedulerBase, ctx: ScheduleContext) -> None:
+    _refuse_warmup(spec, ctx, f"{spec.name} changes the LR from a metric and has no warmup")
+
+
 def _reduce_lr_on_plateau(spec: s.ReduceLROnPlateauSpec, ctx: ScheduleContext) -> MetricPolicy:
-    _no_warmup(spec.name, ctx)
+    _metric_driven(spec, ctx)
     return PlateauPolicy(**_policy_knobs(PlateauPolicy, spec))
 
 
 def _greedy(spec: s.GreedySpec, ctx: ScheduleContext) -> MetricPolicy:
-    _no_warmup(spec.name, ctx)
+    _metric_driven(spec, ctx)
     if spec.min_lr >= spec.max_lr:
         raise SpecError("min_lr", f"{spec.min_lr:g} must be below max_lr ({spec.max_lr:g})")
     return GreedyPolicy(**_policy_knobs(GreedyPolicy, spec))

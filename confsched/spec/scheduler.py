@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 from pydantic import Field, NonNegativeInt, PositiveInt, model_validator
 
 from confsched.errors import SpecError
+from confsched.schedules import RampShape
 from confsched.spec.base import NonNegativeFloat, PositiveFloat, Ratio, StrictModel
 from confsched.spec.duration import Duration, parse_duration
 
@@ -36,13 +37,42 @@ BelowOne = Annotated[float, Field(gt=0, lt=1)]
 WarmupDecayShape = Literal["linear", "cosine", "1-sqrt"]
 
 
+def _one_of(model: StrictModel, first: str, second: str, *, required: bool) -> None:
+    """Refuse two alternative knobs set together (and, when ``required``, neither set)."""
+    given = [getattr(model, first) is not None, getattr(model, second) is not None]
+    if all(given) or (required and not any(given)):
+        amount = "exactly" if required else "at most"
+        found = "both are set" if all(given) else "neither is set"
+        raise SpecError(first, f"give {amount} one of {first} and {second} ({found})")
+
+
 class SchedulerBase(StrictModel):
-    """Fields every family has."""
+    """Fields every family has.
+
+    The warmup comes first; the family's own curve starts when it ends (its knots, milestones and
+    phases count from there), while its durations written as fractions or epochs stay fractions or
+    epochs of the whole run.
+    """
 
     name: str
     """Schedule family (a key of the family registry: linear, cosine, ...)."""
     warmup: Duration = Field(default=parse_duration(0))
     """Warmup length: steps (100), a fraction of the run (0.06 or '6%') or epochs ('2ep')."""
+    warmup_shape: RampShape = "linear"
+    """Shape of the warmup from warmup_start to the base LR: linear (transformers'), cosine, 1-sqrt,
+    exponential (geometric; needs warmup_start > 0) or constant (holds warmup_start, then jumps)."""
+    warmup_start: Ratio = 0.0
+    """LR at the first warmup step as a fraction of the base LR (0 = transformers' warmup from 0)."""
+
+    @model_validator(mode="after")
+    def _geometric_warmup_start(self) -> SchedulerBase:
+        if self.warmup_shape == "exponential" and self.warmup_start == 0:
+            raise SpecError(
+                "warmup_start",
+                "0 with warmup_shape exponential: a geometric warmup cannot start at 0; "
+                "set warmup_start above 0 (e.g. 0.01)",
+            )
+        return self
 
 
 class LinearSpec(SchedulerBase):
@@ -108,9 +138,7 @@ class _MinLR(SchedulerBase):
 
     @model_validator(mode="after")
     def _one_floor(self) -> _MinLR:
-        if (self.min_lr is None) == (self.min_lr_rate is None):
-            both = "both are set" if self.min_lr is not None else "neither is set"
-            raise SpecError("min_lr", f"give exactly one of min_lr and min_lr_rate ({both})")
+        _one_of(self, "min_lr", "min_lr_rate", required=True)
         return self
 
 
