@@ -14,7 +14,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from confsched.curve import lr_curve
+from confsched.curve import lr_curve, momentum_curve
 from confsched.errors import (
     ConfigError,
     ConfschedError,
@@ -62,6 +62,7 @@ __all__ = [
     "compose",
     "load",
     "lr_curve",
+    "momentum_curve",
     "plan_steps",
     "register_optimizer",
     "render",

@@ -12,6 +12,7 @@ from torch.optim.lr_scheduler import LRScheduler
 from confsched.errors import SpecError
 from confsched.groups import plan_groups
 from confsched.lr_scheduler import MetricDrivenLR, ScheduledLR
+from confsched.schedules import momentum_schedule
 from confsched.spec.optimizer import OPTIMIZERS
 from confsched.spec.root import Spec
 
@@ -78,6 +79,7 @@ def build_scheduler(spec: Spec, optimizer: Optimizer, *, allow_spec_change: bool
             fingerprint=fingerprint,
             spec_config=spec_config,
             allow_spec_change=allow_spec_change,
+            momentum=momentum_schedule(schedule),
         )
     return MetricDrivenLR(
         optimizer,

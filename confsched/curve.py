@@ -1,4 +1,5 @@
-"""``lr_curve``: every group's LR at every step, in closed form, without torch."""
+"""``lr_curve``: every group's LR at every step, in closed form, without torch (and
+``momentum_curve`` for the families that also set momentum)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ import numpy as np
 import numpy.typing as npt
 
 from confsched.adaptive import MetricPolicy
+from confsched.schedules import momentum_schedule
 from confsched.spec.root import Spec
 
-__all__ = ["lr_curve"]
+__all__ = ["lr_curve", "momentum_curve"]
 
 
 def lr_curve(
@@ -41,6 +43,17 @@ def lr_curve(
     assert callable(schedule)
     multipliers = schedule(_step_indices(spec.total_steps if steps is None else steps))
     return multipliers[:, None] * base[None, :]
+
+
+def momentum_curve(spec: Spec, steps: int | npt.ArrayLike | None = None) -> npt.NDArray[np.float64] | None:
+    """The momentum (or beta1) each group uses at each optimizer step, shaped like :func:`lr_curve`,
+    for a schedule that sets it (``one_cycle`` with ``cycle_momentum``); ``None`` otherwise (the
+    optimizer's own momentum / betas then stay as configured)."""
+    momentum = momentum_schedule(spec.schedule)
+    if momentum is None:
+        return None
+    values = momentum(_step_indices(spec.total_steps if steps is None else steps))
+    return np.tile(values[:, None], (1, len(spec.group_names)))
 
 
 def _step_indices(steps: int | npt.ArrayLike) -> npt.NDArray[np.int64]:

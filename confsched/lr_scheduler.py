@@ -3,7 +3,9 @@
 :class:`ScheduledLR` sets group :math:`g`'s LR to :math:`\\eta_g\\, m(k)` after the
 :math:`k`-th ``step()`` (``LambdaLR``'s contract, and transformers'), where :math:`m` is the very
 schedule object :func:`confsched.lr_curve` evaluates. Multipliers are computed a block of steps at a
-time with the vectorised schedule, so a step costs a list lookup and one multiply per group.
+time with the vectorised schedule, so a step costs a list lookup and one multiply per group. Given a
+momentum schedule too (``one_cycle``), it also sets every group's momentum, or beta1 for optimizers
+with ``betas``, to the value :func:`confsched.momentum_curve` shows.
 
 Its state is the step count plus the spec's fingerprint: saving at any step and loading into a
 freshly built pair continues bit-identically, and loading under a changed spec is refused (or, with
@@ -89,12 +91,46 @@ def _write_lrs(optimizer: Optimizer, lrs: list[float]) -> None:
             group["lr"] = lr
 
 
+def _momentum_key(optimizer: Optimizer) -> str:
+    """``betas`` if the optimizer has them (beta1 is set), else ``momentum`` (torch's OneCycleLR rule)."""
+    for key in ("betas", "momentum"):
+        if key in optimizer.defaults:
+            return key
+    raise ValueError(
+        f"{type(optimizer).__name__} has neither momentum nor betas: it cannot follow a momentum "
+        "schedule (set scheduler.cycle_momentum: false)"
+    )
+
+
+def _write_momentum(optimizer: Optimizer, key: str, value: float) -> None:
+    for group in optimizer.param_groups:
+        group[key] = (value, *group[key][1:]) if key == "betas" else value
+
+
+class _Blocks:
+    """A schedule's values at consecutive steps, computed a block at a time (vectorised)."""
+
+    def __init__(self, schedule: Schedule) -> None:
+        self.schedule = schedule
+        self.start = 0
+        self.values: list[float] = []
+
+    def at(self, step: int) -> float:
+        offset = step - self.start
+        if 0 <= offset < len(self.values):
+            return self.values[offset]
+        self.start = step
+        self.values = self.schedule(np.arange(step, step + _BLOCK, dtype=np.int64)).tolist()
+        return self.values[0]
+
+
 class ScheduledLR(_SpecState, LRScheduler):
     """LR of group :math:`g` after :math:`k` calls of ``step()``: :math:`\\eta_g\\, m(k)`.
 
     Call ``step()`` once after every ``optimizer.step()``. ``total_steps`` is the planned run;
     stepping past it warns once (:class:`ScheduleOverrunWarning`) with ``plan`` (how the total was
-    computed) in the message.
+    computed) in the message. With ``momentum`` (a schedule of absolute values), every group's
+    ``momentum``, or beta1 of its ``betas``, is set to ``momentum(k)`` as well.
     """
 
     def __init__(
@@ -107,28 +143,30 @@ class ScheduledLR(_SpecState, LRScheduler):
         fingerprint: str = "",
         spec_config: dict[str, Any] | None = None,
         allow_spec_change: bool = False,
+        momentum: Schedule | None = None,
         last_epoch: int = -1,
     ) -> None:
         self.schedule = schedule
+        self.momentum = momentum
         self.total_steps = total_steps
         self.plan = plan
         self.fingerprint = fingerprint
         self.spec_config = spec_config or {}
         self.allow_spec_change = allow_spec_change
         self.overrun_warned = False
-        self._block_start = 0
-        self._block: list[float] = []
+        self._multipliers = _Blocks(schedule)
+        self._momenta = None if momentum is None else _Blocks(momentum)
+        self._momentum_key = None if momentum is None else _momentum_key(optimizer)
         self._tensor_lrs = any(isinstance(g["lr"], torch.Tensor) for g in optimizer.param_groups)
         super().__init__(optimizer, last_epoch)
 
     def multiplier(self, step: int) -> float:
         """:math:`m(\\text{step})`, from a cached block of ``schedule(np.arange(...))``."""
-        offset = step - self._block_start
-        if 0 <= offset < len(self._block):
-            return self._block[offset]
-        self._block_start = step
-        self._block = self.schedule(np.arange(step, step + _BLOCK, dtype=np.int64)).tolist()
-        return self._block[0]
+        return self._multipliers.at(step)
+
+    def _set_momentum(self, step: int) -> None:
+        if self._momenta is not None and self._momentum_key is not None:
+            _write_momentum(self.optimizer, self._momentum_key, self._momenta.at(step))
 
     def get_lr(self) -> list[float | torch.Tensor]:
         """The LRs for the current ``last_epoch`` (torch's protocol)."""
@@ -160,16 +198,18 @@ class ScheduledLR(_SpecState, LRScheduler):
                 ScheduleOverrunWarning,
                 stacklevel=2,
             )
-        m = self.multiplier(step)
+        m = self._multipliers.at(step)
         if self._tensor_lrs:
             lrs = [base * m for base in self.base_lrs]
             _write_lrs(self.optimizer, lrs)  # type: ignore[arg-type]
             self._last_lr = [lr.clone() if isinstance(lr, torch.Tensor) else lr for lr in lrs]
-            return
-        lrs = [base * m for base in self.base_lrs]  # the hot path: plain floats
-        for group, lr in zip(self.optimizer.param_groups, lrs, strict=True):
-            group["lr"] = lr
-        self._last_lr = lrs
+        else:  # the hot path: plain floats
+            lrs = [base * m for base in self.base_lrs]
+            for group, lr in zip(self.optimizer.param_groups, lrs, strict=True):
+                group["lr"] = lr
+            self._last_lr = lrs
+        if self._momenta is not None:
+            self._set_momentum(step)
 
     def state_dict(self) -> dict[str, Any]:
         """Step count, base LRs and the spec's fingerprint (not the schedule: it comes from the spec)."""
@@ -193,6 +233,7 @@ class ScheduledLR(_SpecState, LRScheduler):
         self._last_lr = list(state_dict["_last_lr"])
         self.overrun_warned = bool(state_dict.get("overrun_warned", False))
         _write_lrs(self.optimizer, [float(lr) for lr in self._last_lr])
+        self._set_momentum(self.last_epoch)
 
 
 class MetricDrivenLR(_SpecState, ReduceLROnPlateau):

@@ -13,13 +13,22 @@ sequences them at step boundaries (``optax.join_schedules``). Each formula repro
 point operations of ``transformers.optimization`` in the same order, so the families built from
 them match ``transformers.get_scheduler`` to the last bit wherever NumPy's ``cos``/``sqrt`` do.
 
+Families from elsewhere follow their reference the same way: :class:`CosineCycles` is timm's
+``CosineLRScheduler``, :class:`ExponentialDecay` and :class:`MultiStep` are torch's ``StepLR`` /
+``ExponentialLR`` / ``MultiStepLR`` in closed form, and :class:`Piecewise` interpolates with the
+operations of torch's ``OneCycleLR``. :func:`segment` and :func:`sequence` build phased schedules
+(warmup-stable-decay and the ``phases`` family) out of :class:`Ramp`, :class:`Decay` and
+:class:`Constant`. :class:`WithMomentum` pairs an LR schedule with an absolute momentum schedule.
+
 Symbols: :math:`t` local step, :math:`L` segment length in steps, :math:`c` ``num_cycles``,
 :math:`r` floor ratio (``min_lr_rate``), :math:`\rho` start ratio of a warmup.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
@@ -28,25 +37,36 @@ import numpy.typing as npt
 
 __all__ = [
     "Constant",
+    "CosineCycles",
     "CosineDecay",
     "CosineHardRestarts",
     "CosineWarmupWithMinLR",
     "Decay",
     "DecayShape",
+    "ExponentialDecay",
+    "Interpolation",
     "InverseSqrt",
     "Join",
     "LinearToZero",
+    "MultiStep",
+    "Piecewise",
     "PolynomialDecay",
     "Ramp",
     "RampShape",
+    "Scaled",
     "Schedule",
+    "WithMomentum",
     "as_steps",
+    "momentum_schedule",
+    "segment",
+    "sequence",
 ]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 RampShape = Literal["linear", "cosine", "1-sqrt", "exponential", "constant"]
-DecayShape = Literal["linear", "cosine", "1-sqrt"]
+DecayShape = Literal["linear", "cosine", "1-sqrt", "exponential"]
+Interpolation = Literal["linear", "cosine"]
 
 
 class Schedule(Protocol):
@@ -237,6 +257,8 @@ class Decay:
             \tfrac12 (1 + \cos 2 \pi c p) & \text{cosine} \\
             1 - \sqrt{p} & \text{1-sqrt}
         \end{cases}, \qquad p = \min(t, L) / \max(1, L)
+
+    and for ``exponential`` :math:`m(t) = r^{\,p}` (geometric from 1 to :math:`r > 0`).
     """
 
     length: int
@@ -246,6 +268,8 @@ class Decay:
 
     def __call__(self, step: npt.ArrayLike) -> FloatArray:
         p = _progress(np.minimum(as_steps(step), self.length), self.length)
+        if self.shape == "exponential":
+            return np.asarray(self.floor**p, dtype=np.float64)
         if self.shape == "linear":
             d = 1.0 - p
         elif self.shape == "cosine":
@@ -335,3 +359,207 @@ class Join:
             if mask.any():
                 out[mask] = segment(s[mask] - starts[i])
         return out
+
+
+@dataclass(frozen=True)
+class Scaled:
+    r""":math:`m(t) = a\, f(t)`: the schedule :math:`f` at level :math:`a` (exact for :math:`a = 1`)."""
+
+    schedule: Schedule
+    factor: float
+
+    def __call__(self, step: npt.ArrayLike) -> FloatArray:
+        return np.asarray(self.factor * self.schedule(step), dtype=np.float64)
+
+
+def segment(length: int, shape: RampShape, start: float, end: float, num_cycles: float = 0.5) -> Schedule:
+    r"""A phase of :math:`L` = ``length`` steps from multiplier :math:`a` = ``start`` to :math:`b` = ``end``.
+
+    .. math::
+
+        m(t) = \begin{cases}
+            b \cdot \mathrm{Ramp}(t;\ L, \text{shape}, \rho = a / b) & b > a \\
+            a \cdot \mathrm{Decay}(t;\ L, \text{shape}, r = b / a, c) & b < a \\
+            a & b = a \text{ or shape} = \text{constant}
+        \end{cases}
+
+    A phase rising to 1 or falling from 1 is therefore exactly a :class:`Ramp` or a :class:`Decay`
+    (the level is 1.0 and :math:`a / 1 = a`), which is how warmup-stable-decay stays bit-exact when
+    written as phases. ``exponential`` needs :math:`a, b > 0`; :math:`c` (``num_cycles``) only
+    shapes a falling cosine.
+    """
+    if shape == "constant" or end == start:
+        return Constant(start)
+    if end > start:
+        return Scaled(Ramp(length, shape, start / end), end)
+    return Scaled(Decay(length, shape, end / start, num_cycles), start)
+
+
+def sequence(phases: Sequence[tuple[int, Schedule]], then: Schedule) -> Join:
+    """Phases of the given lengths back to back, each on its own local time, then ``then`` forever.
+
+    ``sequence([(L0, f0), (L1, f1)], g)`` is ``Join((f0, f1, g), (L0, L0 + L1))``.
+    """
+    boundaries = tuple(itertools.accumulate(length for length, _ in phases))
+    return Join((*(schedule for _, schedule in phases), then), boundaries)
+
+
+@dataclass(frozen=True)
+class ExponentialDecay:
+    r"""Geometric decay by the rate :math:`\gamma` per ``period`` :math:`P` steps.
+
+    .. math::
+
+        m(t) = \gamma^{\,t / P}, \qquad \text{or with } \texttt{staircase}: \quad
+        m(t) = \gamma^{\lfloor t / P \rfloor}
+
+    :math:`P = 1` is torch's ``ExponentialLR`` (:math:`\gamma^t`); ``staircase`` is torch's
+    ``StepLR`` (its closed form ``gamma ** (t // step_size)``). :math:`\gamma > 1` grows the LR.
+    """
+
+    rate: float
+    period: int = 1
+    staircase: bool = False
+
+    def __call__(self, step: npt.ArrayLike) -> FloatArray:
+        t = as_steps(step)
+        exponent = t // self.period if self.staircase else t / self.period
+        return np.asarray(np.power(self.rate, exponent), dtype=np.float64)
+
+
+@dataclass(frozen=True)
+class MultiStep:
+    r"""torch's ``MultiStepLR``: :math:`m(t) = \gamma^{\,n(t)}`, :math:`n(t) = \#\{j : t_j \le t\}`.
+
+    ``milestones`` :math:`t_j` are sorted steps; a repeated milestone counts twice (as in torch).
+    """
+
+    milestones: tuple[int, ...]
+    rate: float
+
+    def __post_init__(self) -> None:
+        if list(self.milestones) != sorted(self.milestones):
+            raise ValueError(f"MultiStep milestones must be sorted: {self.milestones}")
+
+    def __call__(self, step: npt.ArrayLike) -> FloatArray:
+        passed = np.searchsorted(np.asarray(self.milestones, dtype=np.int64), as_steps(step), side="right")
+        return np.asarray(np.power(self.rate, passed), dtype=np.float64)
+
+
+@dataclass(frozen=True)
+class Piecewise:
+    r"""Interpolation between knots :math:`(x_j, y_j)`, holding :math:`y_0` before the first knot
+    and :math:`y_n` from the last one on.
+
+    For :math:`x_j \le t < x_{j+1}`, with :math:`p = (t - x_j) / (x_{j+1} - x_j)`:
+
+    .. math::
+
+        m(t) = \begin{cases}
+            (y_{j+1} - y_j)\, p + y_j & \text{linear} \\
+            y_{j+1} + \tfrac12 (y_j - y_{j+1}) (\cos \pi p + 1) & \text{cosine}
+        \end{cases}
+
+    (the operations of torch's ``OneCycleLR`` anneal functions). Positions may be fractional and
+    may repeat: a repeated position is a jump, the later knot's value applying from that step on.
+    """
+
+    positions: tuple[float, ...]
+    values: tuple[float, ...]
+    interpolation: Interpolation = "linear"
+
+    def __post_init__(self) -> None:
+        if len(self.positions) != len(self.values) or len(self.positions) < 2:
+            raise ValueError("Piecewise needs at least two knots, one value per position")
+        if any(b < a for a, b in zip(self.positions, self.positions[1:], strict=False)):
+            raise ValueError(f"Piecewise positions must not decrease: {self.positions}")
+
+    def __call__(self, step: npt.ArrayLike) -> FloatArray:
+        t = as_steps(step).astype(np.float64)
+        x = np.asarray(self.positions, dtype=np.float64)
+        y = np.asarray(self.values, dtype=np.float64)
+        j = np.clip(np.searchsorted(x, t, side="right") - 1, 0, len(x) - 2)
+        x0, x1, y0, y1 = x[j], x[j + 1], y[j], y[j + 1]
+        span = x1 - x0
+        p = np.clip((t - x0) / np.where(span > 0, span, 1.0), 0.0, 1.0)
+        if self.interpolation == "linear":
+            inner = (y1 - y0) * p + y0
+        else:
+            inner = y1 + (y0 - y1) / 2.0 * (np.cos(math.pi * p) + 1.0)
+        return np.where(t < x[0], y[0], np.where(t >= x[-1], y[-1], inner))
+
+
+_SNAP = 1e-9
+"""Cycles by which :class:`CosineCycles` lets a step that starts a cycle snap to it."""
+
+
+@dataclass(frozen=True)
+class CosineCycles:
+    r"""timm's ``CosineLRScheduler``: cosine cycles with warm restarts, growing and decaying.
+
+    Cycle :math:`i = 0, 1, \dots` lasts :math:`L_i = L \mu^i` steps and starts at
+    :math:`S_i = L (1 - \mu^i) / (1 - \mu)` (:math:`S_i = i L` for :math:`\mu = 1`). With
+    :math:`t_c = t - S_i` the steps into the cycle:
+
+    .. math::
+
+        m(t) = \begin{cases}
+            r + \tfrac12 (\delta^i - r) \bigl(1 + \cos(\pi\, t_c^{\,k} / L_i^{\,k})\bigr) & i < n \\
+            r & i \ge n
+        \end{cases}, \qquad
+        i = \begin{cases}
+            \lfloor t / L \rfloor & \mu = 1 \\
+            \lfloor \log_\mu \bigl(1 - t (1 - \mu) / L\bigr) \rfloor & \mu > 1
+        \end{cases}
+
+    :math:`L` cycle length, :math:`\mu \ge 1` ``cycle_mul``, :math:`\delta` ``cycle_decay`` (cycle
+    :math:`i` peaks at :math:`\delta^i`), :math:`n` ``cycle_limit``, :math:`k` ``k_decay``,
+    :math:`r` floor. The operations are timm's, with one fix: where timm's floating-point
+    :math:`\log_\mu` lands a hair below the integer at the first step of a cycle (e.g. :math:`L = 7`,
+    :math:`\mu = 3`, :math:`t = 847 = S_5`), timm treats that step as the end of the previous cycle
+    (the floor) and restarts one step late; here the index snaps to the cycle that starts there
+    (within :math:`10^{-9}` cycles) and :math:`t_c` is clipped at 0.
+    """
+
+    length: int
+    cycle_mul: float = 1.0
+    cycle_decay: float = 1.0
+    cycle_limit: int = 1
+    floor: float = 0.0
+    k_decay: float = 1.0
+
+    def __call__(self, step: npt.ArrayLike) -> FloatArray:
+        t = as_steps(step)
+        length, mul = self.length, self.cycle_mul
+        if mul == 1.0:
+            i: FloatArray = (t // length).astype(np.float64)
+            cycle: FloatArray | float = float(length)
+            t_c = t - length * i
+        else:
+            i = np.floor(np.log(1 - t / length * (1 - mul)) / math.log(mul) + _SNAP)
+            cycle = np.power(mul, i) * length
+            t_c = np.maximum(0.0, t - (1 - np.power(mul, i)) / (1 - mul) * length)
+        k = self.k_decay
+        peak = np.power(self.cycle_decay, i)
+        wave = self.floor + 0.5 * (peak - self.floor) * (1 + np.cos(math.pi * t_c**k / cycle**k))
+        return np.asarray(np.where(i < self.cycle_limit, wave, self.floor), dtype=np.float64)
+
+
+@dataclass(frozen=True)
+class WithMomentum:
+    """An LR multiplier schedule that also sets the momentum (SGD, RMSprop) or beta1 (Adam family).
+
+    Calling it gives the LR multiplier; ``momentum`` maps steps to absolute momentum values, the
+    same for every parameter group (torch's ``OneCycleLR`` with scalar momenta).
+    """
+
+    lr: Schedule
+    momentum: Schedule
+
+    def __call__(self, step: npt.ArrayLike) -> FloatArray:
+        return self.lr(step)
+
+
+def momentum_schedule(schedule: object) -> Schedule | None:
+    """The momentum schedule paired with ``schedule`` (:class:`WithMomentum`), else ``None``."""
+    return schedule.momentum if isinstance(schedule, WithMomentum) else None

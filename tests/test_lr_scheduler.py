@@ -33,7 +33,17 @@ STEP_SCHEDULERS = {
     "cosine_with_min_lr": {"min_lr_rate": 0.1},
     "cosine_warmup_with_min_lr": {"min_lr": 1e-5, "warmup_lr_rate": 0.1},
     "warmup_stable_decay": {"decay": 12, "stable": 15, "decay_type": "1-sqrt", "min_lr_ratio": 0.1},
+    "cosine_cycles": {"cycle_length": 8, "cycle_mul": 2.0, "cycle_decay": 0.7, "min_lr_rate": 0.01},
+    "step": {"step_size": 5, "gamma": 0.5},
+    "multistep": {"milestones": [10, 20, 20], "gamma": 0.1},
+    "exponential": {"gamma": 0.95},
+    "one_cycle": {"max_lr": 3e-3, "three_phase": True},
+    "piecewise": {"knots": [[0, 0.0], [10, 1.0], [32, 0.1]], "interpolation": "cosine"},
+    "phases": {
+        "phases": [{"duration": 10, "shape": "constant"}, {"duration": None, "shape": "cosine", "end": 0.0}]
+    },
 }
+NO_WARMUP = {"constant", "one_cycle"}
 METRIC_SCHEDULERS = {
     "reduce_lr_on_plateau": {"patience": 1, "factor": 0.5, "cooldown": 2},
     "greedy": {"patience": 1, "min_lr": 1e-5, "reset_start": 4, "smooth": True, "window_size": 3},
@@ -43,7 +53,7 @@ METRICS = [1.0, 0.9, 0.95, 0.97, 0.96, 0.8, 0.7, 0.6, 0.5, 0.55, 0.56, 0.57, 0.5
 
 def make_spec(name: str, *, total: int = TOTAL, **overrides: Any) -> confsched.Spec:
     knobs = {**STEP_SCHEDULERS.get(name, {}), **METRIC_SCHEDULERS.get(name, {}), **overrides}
-    warmup = 0 if name in METRIC_SCHEDULERS or name == "constant" else WARMUP
+    warmup = 0 if name in METRIC_SCHEDULERS or name in NO_WARMUP else WARMUP
     return confsched.validate(run_spec({"name": name, "warmup": warmup, **knobs}, total=total, lrs=LRS))
 
 

@@ -12,15 +12,21 @@ from hypothesis import strategies as st
 
 from confsched.schedules import (
     Constant,
+    CosineCycles,
     CosineDecay,
     CosineHardRestarts,
     CosineWarmupWithMinLR,
     Decay,
+    ExponentialDecay,
     InverseSqrt,
     Join,
     LinearToZero,
+    MultiStep,
+    Piecewise,
     PolynomialDecay,
     Ramp,
+    Scaled,
+    WithMomentum,
 )
 
 # cos(pi/4) = sqrt(2)/2 = 0.7071067811865476, so 1/2 (1 + cos(pi/4)) = 0.8535533905932737 and
@@ -66,6 +72,8 @@ GOLDEN = [
     (Decay(4, "cosine", num_cycles=1.0), [1.0, 0.5, 0.0, 0.5, 1.0, 1.0]),
     # 1 - sqrt(t / 4)
     (Decay(4, "1-sqrt"), [1.0, 0.5, 1 - R2, 1 - R3, 0.0, 0.0]),
+    # 0.01 ** (t / 4): geometric from 1 to the floor
+    (Decay(4, "exponential", floor=0.01), [1.0, 0.31622776601683794, 0.1, 0.0316227766016838, 0.01, 0.01]),
     (Decay(4, "1-sqrt", floor=0.5), [1.0, 0.75, 0.5 + 0.5 * (1 - R2), 0.5 + 0.5 * (1 - R3), 0.5]),
     # (s + 1) / 4 during warmup; then 1/2 (1 + cos(pi (s - 3) / 8)):
     # 1/2 (1 + cos(pi/8)) at s = 4, 1/2 at s = 7, 0 at s = 11
@@ -80,6 +88,28 @@ GOLDEN = [
     ),
     # warmup 2, hold to step 5, then linear to 0 over 2 steps on local time
     (Join((Ramp(2), Constant(1.0), LinearToZero(2)), (2, 5)), [0.0, 0.5, 1.0, 1.0, 1.0, 1.0, 0.5, 0.0, 0.0]),
+    # 0.5 (4 - t) / 4
+    (Scaled(LinearToZero(4), 0.5), [0.5, 0.375, 0.25, 0.125, 0.0, 0.0]),
+    # 0.5 ** t; 0.5 ** (t / 2); 0.5 ** floor(t / 2)
+    (ExponentialDecay(0.5), [1.0, 0.5, 0.25, 0.125]),
+    (ExponentialDecay(0.5, period=2), [1.0, R2, 0.5, R2 / 2, 0.25]),
+    (ExponentialDecay(0.5, period=2, staircase=True), [1.0, 1.0, 0.5, 0.5, 0.25]),
+    # 0.1 ** (milestones passed): the repeated milestone 4 counts twice
+    (MultiStep((2, 4, 4), 0.1), [1.0, 1.0, 0.1, 0.1, 0.001, 0.001]),
+    # knots (0, 0) (2, 1) (2, 0.5) (6, 0): up, jump down at 2, linear to 0, held
+    (Piecewise((0, 2, 2, 6), (0.0, 1.0, 0.5, 0.0)), [0.0, 0.5, 0.5, 0.375, 0.25, 0.125, 0.0, 0.0]),
+    # half cosine from 1 to 0 over 4 steps: 0 + (1 - 0) / 2 (cos(pi t / 4) + 1)
+    (Piecewise((0, 4), (1.0, 0.0), "cosine"), [1.0, C1, 0.5, C3, 0.0, 0.0]),
+    # one cosine cycle of 4 steps, then the floor
+    (CosineCycles(4), [1.0, C1, 0.5, C3, 0.0, 0.0]),
+    # second cycle peaks at 0.5: 0.5 * 1/2 (1 + cos(pi t_c / 4)); floor 0 after two cycles
+    (CosineCycles(4, cycle_decay=0.5, cycle_limit=2), {4: 0.5, 5: 0.5 * C1, 6: 0.25, 8: 0.0}),
+    # cycles of 2 then 4 steps (cycle_mul 2): restart at t = 2
+    (CosineCycles(2, cycle_mul=2.0, cycle_limit=2), [1.0, 0.5, 1.0, C1, 0.5, C3, 0.0]),
+    # floor 0.2 and k-decay 2: 0.2 + 0.4 (1 + cos(pi t^2 / 16)) at t = 2: 0.2 + 0.4 (1 + cos(pi/4))
+    (CosineCycles(4, floor=0.2, k_decay=2.0), {0: 1.0, 2: 0.2 + 0.4 * (1 + R2), 4: 0.2}),
+    # the LR part of a schedule that also carries momentum
+    (WithMomentum(Constant(0.5), Constant(0.9)), [0.5, 0.5]),
 ]
 
 

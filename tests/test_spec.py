@@ -49,7 +49,7 @@ BAD_SPECS = [
     (
         with_("scheduler", warmpu=10),
         "scheduler.warmpu: unknown key 'warmpu'; did you mean 'warmup'? "
-        "(allowed here: name, num_cycles, warmup)",
+        "(allowed here: name, num_cycles, warmup, warmup_shape, warmup_start)",
     ),
     (
         merged(WORKED_EXAMPLE, trainer={"epochs": 3}),
@@ -441,6 +441,11 @@ def test_every_family_validates_from_its_name_alone_or_with_its_required_knobs()
         "cosine_with_min_lr": {"min_lr_rate": 0.1},
         "cosine_warmup_with_min_lr": {"min_lr_rate": 0.1},
         "warmup_stable_decay": {"decay": "10%"},
+        "step": {"step_size": "1ep"},
+        "multistep": {"milestones": ["50%"]},
+        "exponential": {"gamma": 0.99},
+        "piecewise": {"knots": [[0, 1.0], ["50%", 0.1]]},
+        "phases": {"phases": [{"duration": None, "shape": "cosine", "end": 0.0}]},
     }
     for name in confsched.FAMILIES:
         spec = confsched.validate(scheduler(name=name, **required.get(name, {})))

@@ -18,7 +18,7 @@ from pydantic import Discriminator, Field, PrivateAttr, Tag, ValidationError, mo
 
 from confsched.adaptive import MetricPolicy
 from confsched.errors import ConfschedError, SpecError, did_you_mean
-from confsched.families import FAMILIES, Family, ScheduleContext
+from confsched.families import FAMILIES, Family, ScheduleContext, momentum_key
 from confsched.schedules import Schedule
 from confsched.spec.base import StrictModel
 from confsched.spec.optimizer import OPTIMIZERS, OptimizerBase, RegisteredOptimizerSpec
@@ -94,7 +94,14 @@ class Spec(StrictModel):
             raise SpecError(
                 "scheduler.warmup", f"{plan.describe(warmup)} exceeds the run ({plan.total_steps} steps)"
             )
-        context = ScheduleContext(plan=plan, warmup_steps=warmup_steps, lr=self.optimizer.lr)
+        context = ScheduleContext(
+            plan=plan,
+            warmup_steps=warmup_steps,
+            lr=self.optimizer.lr,
+            warmup_shape=self.scheduler.warmup_shape,
+            warmup_start=self.scheduler.warmup_start,
+            momentum_key=momentum_key(self.optimizer),
+        )
         try:
             made = self.family.make(self.scheduler, context)
         except ConfschedError as error:

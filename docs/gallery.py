@@ -1,0 +1,68 @@
+"""Draw one small plot per step-driven schedule family: ``docs/gallery/<family>.png``.
+
+Each plot is the family's shipped config (``conf/scheduler/<family>.yaml``) on the worked example
+(AdamW at lr 1e-3, 1950 steps), i.e. what ``confsched plot scheduler=<family>`` draws, plus the
+momentum / beta1 curve for families that set it. Run from the repository root after changing a
+family or its config::
+
+    python docs/gallery.py            # all step-driven families
+    python docs/gallery.py one_cycle  # just these
+"""
+
+from __future__ import annotations
+
+import sys
+import textwrap
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+import confsched
+
+OUT = Path(__file__).resolve().parent / "gallery"
+
+
+def draw(name: str) -> Path:
+    """Render ``name``'s shipped config to ``docs/gallery/<name>.png`` and return the path."""
+    spec = confsched.compose([f"scheduler={name}"])
+    steps = np.arange(spec.total_steps)
+    lr = confsched.lr_curve(spec, steps)[:, 0]
+    momentum = confsched.momentum_curve(spec, steps)
+
+    fig, ax = plt.subplots(figsize=(4.2, 2.6), dpi=100)
+    ax.plot(steps, lr, color="tab:blue", linewidth=1.4)
+    ax.set_xlim(0, spec.total_steps)
+    ax.set_ylim(bottom=0)
+    ax.set_xlabel("optimizer step", fontsize=8)
+    ax.set_ylabel("LR", fontsize=8, color="tab:blue")
+    ax.tick_params(labelsize=7)
+    ax.ticklabel_format(axis="y", style="sci", scilimits=(-2, 2))
+    ax.yaxis.get_offset_text().set_fontsize(7)
+    ax.grid(alpha=0.3)
+    if momentum is not None:
+        twin = ax.twinx()
+        twin.plot(steps, momentum[:, 0], color="tab:orange", linewidth=1.0, linestyle="--")
+        twin.set_ylabel("beta1 / momentum", fontsize=8, color="tab:orange")
+        twin.tick_params(labelsize=7)
+    ax.set_title(f"{name}\n{textwrap.shorten(spec.family.summary, 72)}", fontsize=7.5)
+    fig.tight_layout()
+    OUT.mkdir(parents=True, exist_ok=True)
+    path = OUT / f"{name}.png"
+    fig.savefig(path, metadata={"Software": None})
+    plt.close(fig)
+    return path
+
+
+def main(names: list[str]) -> None:
+    step_driven = [name for name, family in confsched.FAMILIES.items() if family.driven_by == "step"]
+    for name in names or step_driven:
+        print(draw(name))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
