@@ -1,0 +1,292 @@
+"""Fuzzed specs (hypothesis) across every family and knob, legal and not.
+
+Every generated spec either validates, and then every group's LR is finite, >= 0 and <= the
+largest peak the spec allows at every step up to total + 100, with ``lr_curve`` equal to the stepped
+torch scheduler; or it fails validation with a one-line error naming a config path. Never anything
+else. Strategies are derived from the pydantic models, so a new family or knob is fuzzed without
+editing this file.
+
+CI runs the default profile (a few hundred examples); the long profile is on demand:
+``python -m pytest tests/test_properties.py --hypothesis-profile=long`` (10,000 examples).
+"""
+
+from __future__ import annotations
+
+import math
+import types
+import typing
+import warnings
+from typing import Any
+
+import annotated_types as at
+import numpy as np
+import pytest
+import torch
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+from pydantic import BaseModel
+
+import confsched
+from confsched.spec.duration import Duration
+from confsched.spec.root import CALL_KEYS
+
+settings.register_profile("ci", max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile(
+    "long", max_examples=10_000, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.load_profile("ci")
+
+SECTIONS = ("optimizer", "scheduler", "data", "training")
+STEP_CHECK_LIMIT = 3_000
+"""Runs up to this many steps are stepped in full; longer ones are checked at sampled steps."""
+
+# ---- strategies derived from the models ---------------------------------------------------------
+
+durations = st.one_of(
+    st.integers(0, 400),
+    st.floats(0, 1, exclude_max=True),
+    st.integers(0, 100).map(lambda p: f"{p}%"),
+    st.sampled_from(["1ep", "0.5ep", "2ep"]),
+)
+bad_scalars = st.sampled_from(
+    [-1, -0.5, 0, float("nan"), float("inf"), "abc", "10 %", "-2ep", 1.5, True, [1], {"a": 1}, None]
+)
+
+
+def _bounds(metadata: list[Any]) -> tuple[float | None, float | None, bool, bool]:
+    lo = hi = None
+    lo_open = hi_open = False
+    for item in metadata:
+        if isinstance(item, at.Gt):
+            lo, lo_open = float(item.gt), True  # type: ignore[arg-type]
+        elif isinstance(item, at.Ge):
+            lo = float(item.ge)  # type: ignore[arg-type]
+        elif isinstance(item, at.Lt):
+            hi, hi_open = float(item.lt), True  # type: ignore[arg-type]
+        elif isinstance(item, at.Le):
+            hi = float(item.le)  # type: ignore[arg-type]
+    return lo, hi, lo_open, hi_open
+
+
+def _split(annotation: Any) -> tuple[Any, list[Any]]:
+    metadata: list[Any] = []
+    while typing.get_origin(annotation) is typing.Annotated:
+        args = typing.get_args(annotation)
+        annotation, metadata = args[0], [*metadata, *args[1:]]
+    return annotation, metadata
+
+
+def strategy_for(annotation: Any, metadata: list[Any] = ()) -> st.SearchStrategy[Any]:  # type: ignore[assignment]
+    """A strategy for values of ``annotation`` that mostly satisfy its constraints."""
+    annotation, extra = _split(annotation)
+    metadata = [*metadata, *extra]
+    for item in metadata:  # FieldInfo metadata may nest constraints
+        metadata += getattr(item, "metadata", [])
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        members = [a for a in typing.get_args(annotation) if a is not type(None)]
+        options = [strategy_for(m, metadata) for m in members]
+        if len(members) < len(typing.get_args(annotation)):
+            options.append(st.none())
+        return st.one_of(options)
+    if origin is typing.Literal:
+        return st.sampled_from(typing.get_args(annotation))
+    if annotation is Duration:
+        return durations
+    if annotation is bool:
+        return st.booleans()
+    if origin is list:
+        (item,) = typing.get_args(annotation)
+        min_size = next((m.min_length for m in metadata if isinstance(m, at.MinLen)), 0)
+        return st.lists(strategy_for(item), min_size=min_size, max_size=max(min_size, 4))
+    if origin is tuple:
+        return st.tuples(*(strategy_for(a) for a in typing.get_args(annotation)))
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return model_strategy(annotation)
+    lo, hi, lo_open, hi_open = _bounds(metadata)
+    if annotation is int:
+        low = int(lo) + (1 if lo_open else 0) if lo is not None else -3
+        high = int(hi) - (1 if hi_open else 0) if hi is not None else low + 600
+        return st.integers(low, min(high, low + 600))
+    if annotation is float:
+        low = lo if lo is not None else -2.0
+        high = hi if hi is not None else max(low, 0.0) + 3.0
+        tiny = (
+            st.sampled_from([v for v in (1e-12, 1e-8) if low < v < high])
+            if low < 1e-8 < high
+            else st.nothing()
+        )
+        return st.one_of(
+            st.floats(low, high, exclude_min=lo_open, exclude_max=hi_open, allow_nan=False),
+            tiny,
+        )
+    return st.nothing()
+
+
+def model_strategy(model: type[BaseModel], fixed: dict[str, Any] | None = None) -> st.SearchStrategy[dict]:
+    """Dicts for ``model``: each optional field omitted, legal-ish, or (rarely) plainly bad."""
+    fixed = fixed or {}
+    parts: dict[str, st.SearchStrategy[Any]] = {}
+    optional: dict[str, st.SearchStrategy[Any]] = {}
+    for name, field in model.model_fields.items():
+        if name in fixed:
+            continue
+        value = strategy_for(field.annotation, list(field.metadata))
+        value = st.one_of(value, value, value, value, value, value, value, value, value, bad_scalars)
+        (parts if field.is_required() else optional)[name] = value
+    return st.fixed_dictionaries({**{k: st.just(v) for k, v in fixed.items()}, **parts}, optional=optional)
+
+
+def _family_strategy(name: str) -> st.SearchStrategy[dict]:
+    return model_strategy(confsched.FAMILIES[name].model, {"name": name})
+
+
+schedulers = st.sampled_from(sorted(confsched.FAMILIES)).flatmap(_family_strategy)
+groups = st.lists(
+    st.fixed_dictionaries(
+        {"name": st.sampled_from(["body", "head"]), "params": st.just(["1.*"])},
+        optional={
+            "lr": st.floats(1e-9, 1.0),
+            "lr_scale": st.floats(1e-3, 10.0),
+            "weight_decay": st.floats(0, 0.1),
+        },
+    ),
+    max_size=1,
+)
+optimizers = st.fixed_dictionaries(
+    {
+        "name": st.sampled_from(["adamw", "sgd", "adam", "rmsprop"]),
+        "lr": st.one_of(st.floats(1e-9, 1.0), st.sampled_from([1e-3, 3e-4, 1.0]), bad_scalars),
+    },
+    optional={"groups": groups, "weight_decay": st.floats(0, 0.1)},
+)
+data = st.fixed_dictionaries(
+    {"dataset_size": st.integers(1, 5_000), "batch_size": st.integers(1, 600)},
+    optional={"drop_last": st.booleans()},
+)
+training = st.one_of(
+    st.fixed_dictionaries(
+        {"epochs": st.integers(1, 6)},
+        optional={"grad_accum_steps": st.integers(1, 8), "world_size": st.integers(1, 8)},
+    ),
+    st.fixed_dictionaries(
+        {"max_steps": st.one_of(st.integers(1, 2_500), st.integers(10**6, 10**9))},
+        optional={"epochs": st.integers(1, 4), "grad_accum_steps": st.integers(1, 8)},
+    ),
+)
+specs = st.fixed_dictionaries(
+    {"optimizer": optimizers, "scheduler": schedulers, "data": data, "training": training}
+)
+
+# ---- the properties ---------------------------------------------------------------------------
+
+
+def multiplier_bound(spec: confsched.Spec) -> float:
+    """The largest LR multiplier the spec allows (1 unless a knob asks for more)."""
+    sc = spec.scheduler
+    bound = 1.0
+    if sc.name == "one_cycle" and sc.max_lr is not None:
+        bound = sc.max_lr / spec.optimizer.lr
+    elif sc.name == "piecewise":
+        bound = max(bound, *(value for _, value in sc.knots))
+    elif sc.name == "phases":
+        bound = max(bound, *(v for p in sc.phases for v in (p.start, p.end) if v is not None))
+    elif sc.name == "cosine_cycles":
+        bound = max(bound, sc.cycle_decay ** (sc.cycle_limit - 1))
+    elif sc.name == "exponential":
+        decay_steps = max(1, spec.total_steps - spec.warmup_steps)
+        gamma = sc.gamma if sc.gamma is not None else sc.final_lr_ratio ** (1 / decay_steps)
+        bound = max(bound, gamma ** (spec.total_steps + 100))
+    return bound
+
+
+def sample_steps(spec: confsched.Spec) -> list[int]:
+    total, warmup = spec.total_steps, spec.warmup_steps
+    points = {0, 1, warmup - 1, warmup, warmup + 1, total // 3, total // 2, total - 1, total, total + 1}
+    points |= {total + 99}
+    return sorted(p for p in points if p >= 0)
+
+
+def scheduler_lrs_at(spec: confsched.Spec, steps: list[int]) -> np.ndarray:
+    """Per-group LRs of the torch scheduler at ``steps`` (stepped, or resumed just before)."""
+    model = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.Linear(2, 2))
+    optimizer, scheduler = confsched.build(spec, model)
+    names = [g["lr_group"] for g in optimizer.param_groups]
+    column = {name: i for i, name in enumerate(spec.group_names)}
+    rows = []
+    if steps[-1] <= STEP_CHECK_LIMIT:
+        wanted = set(steps)
+        for k in range(steps[-1] + 1):
+            if k in wanted:
+                rows.append(scheduler.get_last_lr())
+            optimizer.step()
+            scheduler.step()
+    else:
+        optimizer.step()  # (no gradients: a no-op) the loop's order, before scheduler.step()
+        state = scheduler.state_dict()
+        for k in steps:
+            scheduler.load_state_dict({**state, "last_epoch": k - 1, "_step_count": k + 1})
+            scheduler.step()
+            rows.append(scheduler.get_last_lr())
+    got = np.array([[float(lr) for lr in row] for row in rows])
+    # one column per LR group, in spec.group_names order
+    out = np.empty((len(steps), len(spec.group_names)))
+    for j, name in enumerate(names):
+        out[:, column[name]] = got[:, j]
+    return out
+
+
+def _is_path_error(message: str) -> bool:
+    head = message.split(":", 1)[0]
+    return head.split(".")[0].split("[")[0] in SECTIONS and "\n" not in message
+
+
+def _validate_or_refuse(raw: dict[str, Any]) -> confsched.Spec | None:
+    """The spec, or ``None`` after checking that the refusal is one line naming a path."""
+    try:
+        return confsched.validate(raw)
+    except confsched.ConfschedError as error:
+        message = str(error)
+    assert _is_path_error(message), message
+    return None
+
+
+@given(specs)
+def test_a_fuzzed_spec_is_valid_and_sane_or_refused_with_a_path(raw):
+    spec = _validate_or_refuse(raw)
+    event("refused" if spec is None else f"valid {spec.family.driven_by}-driven")
+    if spec is None:
+        return
+    if spec.family.driven_by == "metric":
+        curve = confsched.lr_curve(spec, metrics=[1.0, 0.5, 0.5, 0.5, 2.0] * 5)
+        assert np.isfinite(curve).all()
+        assert (curve >= 0).all()
+        return
+    steps = sample_steps(spec)
+    if steps[-1] <= STEP_CHECK_LIMIT:
+        steps = list(range(steps[-1] + 1))
+    curve = confsched.lr_curve(spec, steps)
+    base = np.array([spec.group_base_lrs[n] for n in spec.group_names])
+    assert np.isfinite(curve).all()
+    assert (curve >= 0).all()
+    assert (curve <= base * multiplier_bound(spec) * (1 + 1e-12)).all()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", confsched.ScheduleOverrunWarning)
+        stepped = scheduler_lrs_at(spec, steps)
+    assert np.array_equal(stepped, curve)
+
+
+@given(st.sampled_from(sorted(CALL_KEYS)), st.sampled_from(SECTIONS), st.text(max_size=20))
+@settings(max_examples=50)
+def test_instantiate_keys_are_always_refused_with_a_path(key, section, target):
+    raw = {
+        "optimizer": {"name": "adamw", "lr": 1e-3},
+        "scheduler": {"name": "linear"},
+        "data": {"dataset_size": 100, "batch_size": 10},
+        "training": {"epochs": 1},
+    }
+    raw[section] = {**raw[section], key: target}
+    with pytest.raises(confsched.SpecError) as caught:
+        confsched.validate(raw)
+    assert str(caught.value).startswith(f"{section}.")
+    assert math.isfinite(len(str(caught.value)))
