@@ -10,8 +10,17 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, settings
 
 import confsched
+
+# Hypothesis profiles: "ci" by default; "long" on demand (--hypothesis-profile=long). Tests with
+# their own @settings(max_examples=...) keep their count.
+settings.register_profile("ci", max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile(
+    "long", max_examples=10_000, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.load_profile("ci")
 
 WORKED_EXAMPLE: dict[str, Any] = {
     "optimizer": {"name": "adamw", "lr": 1e-3},

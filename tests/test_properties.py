@@ -22,19 +22,13 @@ import annotated_types as at
 import numpy as np
 import pytest
 import torch
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import event, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel
 
 import confsched
 from confsched.spec.duration import Duration
 from confsched.spec.root import CALL_KEYS
-
-settings.register_profile("ci", max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-settings.register_profile(
-    "long", max_examples=10_000, deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
-settings.load_profile("ci")
 
 SECTIONS = ("optimizer", "scheduler", "data", "training")
 STEP_CHECK_LIMIT = 3_000
