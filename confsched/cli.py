@@ -119,9 +119,8 @@ def _plot_sweep(sweep_dir: Path) -> None:
                 repr(float(lrs[-1])),
             ]
         )
-    png = plot_overlay(
-        curves, sweep_dir / OVERLAY_PNG, f"{len(jobs)} runs of {_shown(sweep_dir)} (group '{names[0]}')"
-    )
+    title = f"{len(jobs)} runs of {_shown(sweep_dir)} (group '{names[0]}')"
+    png = plot_overlay(curves, sweep_dir / OVERLAY_PNG, title, layered=True)
     summary = sweep_dir / SUMMARY_CSV
     with summary.open("w", newline="") as file:
         csv.writer(file, lineterminator="\n").writerows(table)

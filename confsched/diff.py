@@ -85,22 +85,21 @@ class SpecDiff:
         return "\n".join(lines)
 
     def plot(self, path: str | Path, old_label: str, new_label: str) -> Path:
-        """Overlay both curves (old solid, new dashed) and mark the largest difference."""
-        old_curve, new_curve = lr_curve(self.old), lr_curve(self.new)
+        """Overlay both curves (a colour per group; old solid, new dashed), mark the largest gap."""
+        names = list(dict.fromkeys([*self.old.group_names, *self.new.group_names]))
+        colors = {name: f"C{i % 10}" for i, name in enumerate(names)}
         curves = [
-            Curve(f"{label}: {name}", values[:, spec.group_names.index(name)], style)
-            for label, spec, values, style in (
-                (old_label, self.old, old_curve, "-"),
-                (new_label, self.new, new_curve, "--"),
-            )
-            for name in spec.group_names
+            Curve(f"{label}: {name}", values[:, i], style, colors[name])
+            for label, spec, style in ((old_label, self.old, "-"), (new_label, self.new, "--"))
+            for values in [lr_curve(spec)]
+            for i, name in enumerate(spec.group_names)
         ]
-        mark = None
+        gap = None
         if self.largest is not None and self.largest.value > 0:
-            largest = self.largest
-            mark = (largest.step, largest.new, f"largest |ΔLR| = {largest.value:.3g} at step {largest.step}")
+            big = self.largest
+            gap = (big.step, big.old, big.new, f"largest |ΔLR| {big.value:.3g} at step {big.step}")
         title = f"{old_label} (solid) vs {new_label} (dashed)"
-        return plot_overlay(curves, path, title, mark=mark)
+        return plot_overlay(curves, path, title, gap=gap)
 
 
 def diff_specs(old: Spec, new: Spec) -> SpecDiff:

@@ -34,6 +34,8 @@ class Curve:
     label: str
     lrs: FloatArray
     style: str = "-"
+    color: str | None = None
+    """A matplotlib colour; ``None`` takes the next one of the cycle."""
 
 
 def write_csv(spec: Spec, path: str | Path) -> Path:
@@ -107,33 +109,48 @@ def plot_schedule(spec: Spec, path: str | Path) -> Path:
     return path
 
 
-def plot_overlay(curves: Sequence[Curve], path: str | Path, title: str, *, mark: Any = None) -> Path:
+def plot_overlay(
+    curves: Sequence[Curve],
+    path: str | Path,
+    title: str,
+    *,
+    gap: tuple[int, float, float, str] | None = None,
+    layered: bool = False,
+) -> Path:
     """Draw several curves on one axis (a sweep's runs, the two sides of a diff) into ``path``.
 
-    ``mark`` is an optional ``(step, lr, text)`` point to highlight, e.g. the largest difference.
+    ``gap`` is an optional ``(step, lr_a, lr_b, text)`` to mark, e.g. the largest difference.
+    ``layered`` draws earlier curves wider, so a curve exactly covered by a later one still shows.
     """
     path = Path(path)
     fig, ax = _axes()
     length = max((len(c.lrs) for c in curves), default=1)
     for i, curve in enumerate(curves):
-        # Earlier lines are drawn wider, so a curve that another one covers still shows at its edges.
-        width = 1.5 + 2.5 * (len(curves) - 1 - i) / max(len(curves) - 1, 1)
+        width = 1.5 + 2.5 * (len(curves) - 1 - i) / max(len(curves) - 1, 1) if layered else 1.8
         ax.plot(
             np.arange(len(curve.lrs)),
             curve.lrs,
             curve.style,
+            color=curve.color,
             label=curve.label,
             linewidth=width,
             drawstyle="steps-post",
         )
-    if mark is not None:
-        step, lr, text = mark
-        ax.plot([step], [lr], "o", color="black", markersize=6)
-        ax.annotate(text, xy=(step, lr), xytext=(8, 8), textcoords="offset points", fontsize=9, color="black")
+    if gap is not None:
+        step, lr_a, lr_b, text = gap
+        ax.plot([step, step], [lr_a, lr_b], "-o", color="black", linewidth=1.2, markersize=5)
+        ax.annotate(
+            text,
+            xy=(step, (lr_a + lr_b) / 2),
+            xytext=(10, 0),
+            textcoords="offset points",
+            va="center",
+            fontsize=9,
+            bbox={"boxstyle": "round", "facecolor": "white", "edgecolor": "0.6"},
+        )
     ax.set_title(title)
-    _finish(
-        fig, ax, path, xmax=length, ymax=max((float(c.lrs.max(initial=0.0)) for c in curves), default=0.0)
-    )
+    ymax = max((float(c.lrs.max(initial=0.0)) for c in curves), default=0.0)
+    _finish(fig, ax, path, xmax=length, ymax=ymax)
     return path
 
 
