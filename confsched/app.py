@@ -97,7 +97,6 @@ class Command:
     """Writes files into Hydra's output dir; otherwise the job runs in a temporary directory."""
     sweep_end: Callable[[Path], None] | None = None
     """Called with the sweep directory after a ``-m`` run (e.g. the overlay plot of all jobs)."""
-    file_usage: str = "[CONFIG.yaml]"
 
 
 @dataclass

@@ -70,8 +70,20 @@ def describe(spec: Spec) -> str:
     return "\n".join(lines)
 
 
+class _SpecDumper(yaml.SafeDumper):
+    """Block-style YAML, except lists of plain values on one line (``betas: [0.9, 0.999]``)."""
+
+
+def _represent_list(dumper: yaml.SafeDumper, data: list[object]) -> yaml.Node:
+    flow = all(not isinstance(item, dict | list) for item in data)
+    return dumper.represent_sequence("tag:yaml.org,2002:seq", data, flow_style=flow)
+
+
+_SpecDumper.add_representer(list, _represent_list)
+
+
 def _show(job: Job) -> None:
-    text = yaml.safe_dump(job.spec.to_config(), sort_keys=False, default_flow_style=None)
+    text = yaml.dump(job.spec.to_config(), Dumper=_SpecDumper, sort_keys=False)
     _say(job, text.rstrip(), "", describe(job.spec))
 
 
@@ -167,7 +179,6 @@ COMMANDS: dict[str, Command] = {
             _diff,
             files=(2, 2),
             writes=True,
-            file_usage="A.yaml B.yaml",
         ),
     )
 }
