@@ -44,7 +44,10 @@ def _say(job: Job, *lines: str) -> None:
     """Print a job's report in one write (parallel jobs of a sweep do not interleave their lines)."""
     if job.number is not None:
         lines = (f"# job {job.number}: {' '.join(job.overrides) or '(no overrides)'}", *lines)
-    print("\n".join(lines), flush=True)
+    try:
+        print("\n".join(lines), flush=True)
+    except BrokenPipeError:  # `confsched show | head`: the reader has gone; stop writing quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 # ---- show -----------------------------------------------------------------------------------
