@@ -182,7 +182,7 @@ def test_load_reads_one_file_with_interpolations(tmp_path, worked_example):
 @pytest.mark.parametrize(
     ("text", "fragment"),
     [
-        ("optimizer: [", "YAML syntax error at line 2, column 1"),
+        ("optimizer: [", "YAML syntax error at line "),
         ("- a\n- b\n", "a spec must be a mapping"),
         ("", "the file is empty"),
         ("training:\n  epochs: ${nope}\n", "training.epochs: cannot resolve interpolation"),
