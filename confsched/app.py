@@ -308,6 +308,23 @@ def _spec(config: DictConfig, source: Source) -> Spec:
 # ---- running Hydra --------------------------------------------------------------------------
 
 
+def _main_options() -> dict[str, Any]:
+    """``hydra.main`` keyword arguments for the installed Hydra.
+
+    Hydra 1.4 checks every ``_target_`` it instantiates against an execution whitelist and warns
+    (an error from 1.5 on) for one it was not given: confsched's sweep callback is the only target
+    it adds, so that is the whitelist.
+    """
+    import inspect
+
+    import hydra
+
+    options = dict(HYDRA_VERSION_BASE)
+    if "execution_whitelist" in inspect.signature(hydra.main).parameters:
+        options["execution_whitelist"] = [f"{SweepCallback.__module__}.{SweepCallback.__qualname__}"]
+    return options
+
+
 def _launch(command: Command, invocation: _Invocation, prog: str) -> int:
     import hydra
 
@@ -317,7 +334,7 @@ def _launch(command: Command, invocation: _Invocation, prog: str) -> int:
     if source.directory is not None:  # the shipped tree goes behind the user's directory
         argv += ["--config-dir", str(shipped_config_dir())]
     task = functools.partial(_job, command, source, invocation.others)
-    main = hydra.main(config_path=str(primary), config_name=source.name, **HYDRA_VERSION_BASE)(task)
+    main = hydra.main(config_path=str(primary), config_name=source.name, **_main_options())(task)
     saved, sys.argv = sys.argv, argv
     try:
         main()

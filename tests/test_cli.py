@@ -99,18 +99,12 @@ def test_python_m_confsched_and_no_torch_on_the_cli_path(tmp_path):
 
 def test_a_sweep_with_joblib_writes_one_pair_per_job_and_an_overlay(tmp_path):
     pytest.importorskip("hydra_plugins.hydra_joblib_launcher")
-    out = ok(
-        confsched_cli(
-            "plot",
-            "-m",
-            "scheduler=linear,cosine",
-            "scheduler.warmup=5%",
-            "hydra/launcher=joblib",
-            "hydra.launcher.n_jobs=2",
-            "hydra.sweep.dir=sweep",
-            cwd=tmp_path,
-        )
+    sweep_args = ["-m", "scheduler=linear,cosine", "scheduler.warmup=5%", "hydra.sweep.dir=sweep"]
+    result = confsched_cli(
+        "plot", *sweep_args, "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", cwd=tmp_path
     )
+    out = ok(result)
+    assert "Warning" not in result.stderr
     sweep = tmp_path / "sweep"
     for job, family in enumerate(["linear", "cosine"]):
         header, values = read_lr_csv(sweep / str(job) / "lr_schedule.csv")
