@@ -133,7 +133,7 @@ def _hydra_args(argv: list[str]) -> argparse.Namespace:
         raise ConfigError("", message)
 
     parser.error = error  # type: ignore[method-assign]
-    return parser.parse_args(argv)
+    return parser.parse_intermixed_args(argv)
 
 
 def _is_config_file(word: str) -> bool:
@@ -170,6 +170,17 @@ def _prepare(command: Command, args: list[str], stack: ExitStack) -> _Invocation
         wanted = str(least) if least == most else f"{least} to {most}"
         raise ConfigError("", f"{command.name} takes {wanted} config file(s), got {len(files)}: {files}")
     parsed = _hydra_args(argv)
+    modes = {
+        "--run": parsed.run,
+        "-m/--multirun": parsed.multirun,
+        "--cfg": parsed.cfg is not None,
+        "--info": parsed.info is not None,
+        "--shell-completion": parsed.shell_completion,
+    }
+    if sum(modes.values()) > 1:
+        raise ConfigError("", f"give only one of {', '.join(flag for flag, on in modes.items() if on)}")
+    if parsed.resolve and not (parsed.cfg or parsed.help):
+        raise ConfigError("", "--resolve goes with --cfg (or --help)")
     user_dir = taken.get("config_dir") or taken.get("config_path")
     if files and (user_dir or "config_name" in taken):
         raise ConfigError("", f"give a config file ({files[0]}) or --config-dir/--config-name, not both")
@@ -181,11 +192,24 @@ def _prepare(command: Command, args: list[str], stack: ExitStack) -> _Invocation
             raise ConfigError("", f"config directory not found: {user_dir}")
         name = taken.get("config_name", "config")
         sources = [Source(directory, name, name)]
-    invocation = _Invocation(sources[0], tuple(sources[1:]), argv, list(parsed.overrides))
+    # Flags first, overrides last: Hydra 1.3's parser does not take overrides after a flag.
+    flags = _without(argv, parsed.overrides)
+    invocation = _Invocation(sources[0], tuple(sources[1:]), [*flags, *parsed.overrides], parsed.overrides)
     invocation.injected = _injected(command, parsed, stack)
     if not (parsed.help or parsed.hydra_help or parsed.shell_completion):
         _check(invocation, validate_specs=not (parsed.cfg or parsed.info), multirun=parsed.multirun)
     return invocation
+
+
+def _without(words: list[str], overrides: list[str]) -> list[str]:
+    """``words`` less ``overrides`` (matched in order, as the parser took them out)."""
+    rest, pending = [], list(overrides)
+    for word in words:
+        if pending and word == pending[0]:
+            pending.pop(0)
+        else:
+            rest.append(word)
+    return rest
 
 
 def _injected(command: Command, parsed: argparse.Namespace, stack: ExitStack) -> list[str]:
@@ -340,6 +364,8 @@ def _launch(command: Command, invocation: _Invocation, prog: str) -> int:
         main()
     except SystemExit as exit_:
         return exit_.code if isinstance(exit_.code, int) else 1
+    except ValueError as exc:  # Hydra's own checks of its flags (a job's errors never get here)
+        raise ConfigError("", str(exc).strip().splitlines()[0]) from None
     finally:
         sys.argv = saved
     return 0

@@ -269,4 +269,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfschedError as error:
         print(render(error), file=sys.stderr)
         return 2
-    return run(command, rest)
+    try:
+        return run(command, rest)
+    except BrokenPipeError:  # `confsched plot --help | head`: the reader has gone
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1

@@ -170,12 +170,11 @@ def test_a_users_config_dir_and_hydras_own_flags(tmp_path):
     out = ok(confsched_cli("show", "--config-dir", "my_conf", "--config-name", "my_run", cwd=tmp_path))
     assert "total steps: 156" in out
     assert "warmup steps: 39  (scheduler.warmup: 1ep)" in out
-    cfg = ok(
-        confsched_cli(
-            "plot", "--cfg", "job", "-cd", "my_conf", "-cn", "my_run", "optimizer.lr=0.5", cwd=tmp_path
-        )
-    )
+    # flags and overrides in any order, as Hydra 1.4 allows
+    args = ["scheduler.warmup=2", "--cfg", "job", "optimizer.lr=0.5", "-cd", "my_conf", "-cn", "my_run"]
+    cfg = ok(confsched_cli("plot", *args, cwd=tmp_path))
     assert "name: sgd\n  lr: 0.5\n" in cfg
+    assert "name: linear\n  warmup: 2\n" in cfg
     info = ok(confsched_cli("show", "--info", "searchpath", "-cd", "my_conf", cwd=tmp_path))
     assert info.index(str(conf)) < info.index(str(confsched.loading.shipped_config_dir()))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["my_conf"]
@@ -202,6 +201,7 @@ def test_tab_completion_covers_subcommands_groups_and_keys(tmp_path):
         (["plot", "-m", "scheduler=linear,cosin"], "did you mean 'cosine'?"),
         (["plot", "-m", "scheduler=linear,cosine", "scheduler.warmup=10,3000"], "3000 steps exceeds the run"),
         (["plto"], "error: unknown command 'plto'; did you mean 'plot'?"),
+        (["show", "-m", "--cfg", "job"], "error: give only one of -m/--multirun, --cfg"),
     ],
 )
 def test_bad_input_is_one_error_line_and_exit_code_2_before_anything_runs(tmp_path, args, fragment):
