@@ -50,12 +50,7 @@ from confsched.spec.root import Spec, validate
 __all__ = ["Command", "Job", "Source", "SweepCallback", "run"]
 
 _CONFIG_SUFFIXES = (".yaml", ".yml")
-_DIR_FLAGS = {
-    "--config-dir": "config_dir",
-    "-cd": "config_dir",
-    "--config-path": "config_path",
-    "-cp": "config_path",
-}
+_DIR_FLAGS = ("--config-dir", "-cd", "--config-path", "-cp")
 _NAME_FLAGS = ("--config-name", "-cn")
 
 
@@ -104,7 +99,7 @@ class _Invocation:
     source: Source
     others: tuple[Source, ...]
     argv: list[str]
-    """What Hydra's parser sees: flags and overrides, config files and directories taken out."""
+    """For Hydra's parser: its flags, then the overrides (config files and directories taken out)."""
     overrides: list[str]
     injected: list[str] = field(default_factory=list)
 
@@ -141,35 +136,28 @@ def _is_config_file(word: str) -> bool:
 
 
 def _split_flags(args: list[str]) -> tuple[list[str], dict[str, str]]:
-    """Take ``--config-dir/-cd``, ``--config-path/-cp`` and ``--config-name/-cn`` out of ``args``."""
+    """Take ``--config-dir/-cd`` (or ``--config-path/-cp``) and ``--config-name/-cn`` out of ``args``."""
     kept: list[str] = []
     taken: dict[str, str] = {}
     words = iter(args)
     for word in words:
         flag, eq, value = word.partition("=")
-        if flag in _DIR_FLAGS or flag in _NAME_FLAGS:
-            if not eq:
-                value = next(words, "")
-            if not value:
-                raise ConfigError("", f"{flag} needs a value")
-            key = _DIR_FLAGS.get(flag, "config_name")
-            if key in taken:
-                raise ConfigError("", f"{flag}: give one config directory (--config-dir or --config-path)")
-            taken[key] = value
-        else:
+        key = "config_dir" if flag in _DIR_FLAGS else "config_name" if flag in _NAME_FLAGS else None
+        if key is None:
             kept.append(word)
+            continue
+        value = value if eq else next(words, "")
+        if not value:
+            raise ConfigError("", f"{flag} needs a value")
+        if key in taken:
+            what = "directory (--config-dir or --config-path)" if key == "config_dir" else "name"
+            raise ConfigError("", f"{flag}: give one config {what}")
+        taken[key] = value
     return kept, taken
 
 
-def _prepare(command: Command, args: list[str], stack: ExitStack) -> _Invocation:
-    rest, taken = _split_flags(args)
-    files = [word for word in rest if _is_config_file(word)]
-    argv = [word for word in rest if not _is_config_file(word)]
-    least, most = command.files
-    if not least <= len(files) <= most:
-        wanted = str(least) if least == most else f"{least} to {most}"
-        raise ConfigError("", f"{command.name} takes {wanted} config file(s), got {len(files)}: {files}")
-    parsed = _hydra_args(argv)
+def _check_modes(parsed: argparse.Namespace) -> None:
+    """Hydra's own rules for its flags, as one-line errors."""
     modes = {
         "--run": parsed.run,
         "-m/--multirun": parsed.multirun,
@@ -181,20 +169,36 @@ def _prepare(command: Command, args: list[str], stack: ExitStack) -> _Invocation
         raise ConfigError("", f"give only one of {', '.join(flag for flag, on in modes.items() if on)}")
     if parsed.resolve and not (parsed.cfg or parsed.help):
         raise ConfigError("", "--resolve goes with --cfg (or --help)")
-    user_dir = taken.get("config_dir") or taken.get("config_path")
-    if files and (user_dir or "config_name" in taken):
-        raise ConfigError("", f"give a config file ({files[0]}) or --config-dir/--config-name, not both")
+
+
+def _sources(files: list[str], taken: dict[str, str], stack: ExitStack) -> list[Source]:
+    """The primary config (and ``diff``'s second one): config files, or a directory and a name."""
     if files:
-        sources = [_file_source(word, stack) for word in files]
-    else:
-        directory = Path(user_dir).expanduser().resolve() if user_dir else None
-        if directory is not None and not directory.is_dir():
-            raise ConfigError("", f"config directory not found: {user_dir}")
-        name = taken.get("config_name", "config")
-        sources = [Source(directory, name, name)]
+        if taken:
+            raise ConfigError("", f"give a config file ({files[0]}) or --config-dir/--config-name, not both")
+        return [_file_source(word, stack) for word in files]
+    user_dir = taken.get("config_dir")
+    directory = Path(user_dir).expanduser().resolve() if user_dir else None
+    if directory is not None and not directory.is_dir():
+        raise ConfigError("", f"config directory not found: {user_dir}")
+    name = taken.get("config_name", "config")
+    return [Source(directory, name, name)]
+
+
+def _prepare(command: Command, args: list[str], stack: ExitStack) -> _Invocation:
+    rest, taken = _split_flags(args)
+    files = [word for word in rest if _is_config_file(word)]
+    least, most = command.files
+    if not least <= len(files) <= most:
+        wanted = str(least) if least == most else f"{least} to {most}"
+        raise ConfigError("", f"{command.name} takes {wanted} config file(s), got {len(files)}: {files}")
+    argv = [word for word in rest if not _is_config_file(word)]
+    parsed = _hydra_args(argv)
+    _check_modes(parsed)
+    source, *others = _sources(files, taken, stack)
     # Flags first, overrides last: Hydra 1.3's parser does not take overrides after a flag.
-    flags = _without(argv, parsed.overrides)
-    invocation = _Invocation(sources[0], tuple(sources[1:]), [*flags, *parsed.overrides], parsed.overrides)
+    hydra_argv = [*_without(argv, parsed.overrides), *parsed.overrides]
+    invocation = _Invocation(source, tuple(others), hydra_argv, parsed.overrides)
     invocation.injected = _injected(command, parsed, stack)
     if not (parsed.help or parsed.hydra_help or parsed.shell_completion):
         _check(invocation, validate_specs=not (parsed.cfg or parsed.info), multirun=parsed.multirun)
