@@ -25,7 +25,7 @@ from confsched.curve import lr_curve
 from confsched.errors import ConfigError, ConfschedError, did_you_mean, render
 from confsched.spec.root import Spec
 
-__all__ = ["COMMANDS", "main"]
+__all__ = ["COMMANDS", "describe", "main", "usage"]
 
 OVERLAY_PNG = "lr_schedule_overlay.png"
 SUMMARY_CSV = "sweep_summary.csv"
