@@ -299,19 +299,26 @@ def _check(invocation: _Invocation, *, validate_specs: bool, multirun: bool) -> 
     """Compose (and validate) every job of the command line; raise the first problem."""
     parsed = parse_overrides(invocation.overrides)
     combinations = _combinations(parsed) if multirun else [[o.input_line for o in parsed]]
-    for overrides in combinations:
+    for number, overrides in enumerate(combinations):
         task = [
             text
             for text, o in zip(overrides, parse_overrides(overrides), strict=True)
             if not _is_hydra_override(o)
         ]
-        for source, job_overrides in (
-            (invocation.source, invocation.injected + overrides),
-            *((other, task) for other in invocation.others),
-        ):
-            config = compose_config(job_overrides, source.directory, source.name)
-            if validate_specs:
-                _spec(config, source)
+        try:
+            for source, job_overrides in (
+                (invocation.source, invocation.injected + overrides),
+                *((other, task) for other in invocation.others),
+            ):
+                config = compose_config(job_overrides, source.directory, source.name)
+                if validate_specs:
+                    _spec(config, source)
+        except ConfschedError as error:
+            if len(combinations) == 1:
+                raise
+            job = f"job {number} ({' '.join(task)})"
+            source_label = f"{error.source}, {job}" if error.source else job
+            raise type(error)(error.path, error.message, source=source_label) from None
 
 
 def _combinations(parsed: list[Any]) -> list[list[str]]:
