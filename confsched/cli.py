@@ -1,50 +1,276 @@
-"""The ``confsched`` command (minimal until the Hydra application lands)."""
+"""The ``confsched`` command: ``show``, ``plot``, ``diff`` (Hydra applications) and ``schema``.
+
+    confsched show [CONFIG.yaml] [OVERRIDE ...]     the resolved spec and its step arithmetic
+    confsched plot [CONFIG.yaml] [OVERRIDE ...]     lr_schedule.png + lr_schedule.csv in Hydra's output dir
+    confsched diff A.yaml B.yaml [OVERRIDE ...]     changed fields, step counts, largest LR difference
+    confsched schema                                 the JSON Schema of a spec file
+
+Invalid input of any kind is one line on stderr starting ``error:`` and exit code 2. None of these
+commands imports torch.
+"""
 
 from __future__ import annotations
 
+import csv
+import json
+import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
+import yaml
+
+from confsched.app import Command, Job, run
 from confsched.curve import lr_curve
-from confsched.errors import ConfschedError, render
-from confsched.loading import compose, load
+from confsched.errors import ConfigError, ConfschedError, did_you_mean, render
 from confsched.spec.root import Spec
 
-__all__ = ["main"]
+__all__ = ["COMMANDS", "describe", "main", "usage"]
 
-USAGE = "usage: confsched show [FILE.yaml | OVERRIDE ...]"
+OVERLAY_PNG = "lr_schedule_overlay.png"
+SUMMARY_CSV = "sweep_summary.csv"
+LINE_STYLES = ("-", "--", "-.", ":")
 
 
-def _summary(spec: Spec) -> str:
-    curve = lr_curve(spec)
+def _shown(path: Path) -> str:
+    """``path`` relative to the working directory when it lies below it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def _say(job: Job, *lines: str) -> None:
+    """Print a job's report in one write (parallel jobs of a sweep do not interleave their lines)."""
+    if job.number is not None:
+        lines = (f"# job {job.number}: {' '.join(job.overrides) or '(no overrides)'}", *lines)
+    try:
+        print("\n".join(lines), flush=True)
+    except BrokenPipeError:  # `confsched show | head`: the reader has gone; stop writing quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
+# ---- show -----------------------------------------------------------------------------------
+
+
+def describe(spec: Spec) -> str:
+    """The derived figures ``show`` prints under the spec: step arithmetic and each group's LRs."""
     lines = [
-        f"scheduler: {spec.scheduler.name}  optimizer: {spec.optimizer.name}",
         f"steps per epoch: {spec.steps_per_epoch}",
         f"total steps: {spec.total_steps}  ({spec.plan.explain()})",
-        f"warmup steps: {spec.warmup_steps}",
+        f"warmup steps: {spec.warmup_steps}  (scheduler.warmup: {spec.scheduler.warmup})",
     ]
+    curve = lr_curve(spec)
+    metric = spec.family.driven_by == "metric"
     for i, name in enumerate(spec.group_names):
+        column = curve[:, i]
+        peak = int(column.argmax())
+        final = "set by the metric while training" if metric else f"{column[-1]:.6g} (step {len(column) - 1})"
         lines.append(
             f"group {name}: base lr {spec.group_base_lrs[name]:.6g}, "
-            f"first lr {curve[0, i]:.6g}, last lr {curve[-1, i]:.6g}"
+            f"peak lr {column[peak]:.6g} (step {peak}), final lr {final}"
         )
     return "\n".join(lines)
 
 
+class _SpecDumper(yaml.SafeDumper):
+    """Block-style YAML, except lists of plain values on one line (``betas: [0.9, 0.999]``)."""
+
+
+def _represent_list(dumper: yaml.SafeDumper, data: list[object]) -> yaml.Node:
+    flow = all(not isinstance(item, dict | list) for item in data)
+    return dumper.represent_sequence("tag:yaml.org,2002:seq", data, flow_style=flow)
+
+
+_SpecDumper.add_representer(list, _represent_list)
+
+
+def _show(job: Job) -> None:
+    text = yaml.dump(job.spec.to_config(), Dumper=_SpecDumper, sort_keys=False)
+    _say(job, text.rstrip(), "", describe(job.spec))
+
+
+# ---- plot -----------------------------------------------------------------------------------
+
+
+def _plot(job: Job) -> None:
+    from confsched.plot import plot_schedule, schedule_title, write_csv
+
+    spec = job.spec
+    png = plot_schedule(spec, job.output_dir / "lr_schedule.png")
+    csv = write_csv(spec, job.output_dir / "lr_schedule.csv")
+    _say(job, f"{schedule_title(spec)}", f"wrote {_shown(png)}", f"wrote {_shown(csv)}")
+
+
+def _plot_sweep(sweep_dir: Path) -> None:
+    """After ``plot -m``: one overlay of every job's curve (first group) and a summary table."""
+    from omegaconf import OmegaConf
+
+    from confsched.plot import Curve, plot_overlay, read_csv
+
+    jobs = sorted(
+        (p.parent for p in sweep_dir.glob("*/lr_schedule.csv")),
+        key=lambda d: (not d.name.isdigit(), int(d.name) if d.name.isdigit() else 0, d.name),
+    )
+    if not jobs:
+        return
+    curves: list[Curve] = []
+    table = [["job", "overrides", "total_steps", "peak_lr", "peak_step", "final_lr"]]
+    for i, directory in enumerate(jobs):
+        saved = directory / ".hydra" / "overrides.yaml"
+        overrides = " ".join(map(str, OmegaConf.load(saved))) if saved.is_file() else ""
+        names, values = read_csv(directory / "lr_schedule.csv")
+        lrs = values[:, 0]
+        label = f"{directory.name}: {overrides or '(no overrides)'}"
+        curves.append(Curve(label, lrs, LINE_STYLES[i % len(LINE_STYLES)]))
+        peak = int(lrs.argmax())
+        table.append(
+            [
+                directory.name,
+                overrides,
+                str(len(lrs)),
+                repr(float(lrs[peak])),
+                str(peak),
+                repr(float(lrs[-1])),
+            ]
+        )
+    title = f"{len(jobs)} runs of {_shown(sweep_dir)} (group '{names[0]}')"
+    png = plot_overlay(curves, sweep_dir / OVERLAY_PNG, title, layered=True)
+    summary = sweep_dir / SUMMARY_CSV
+    with summary.open("w", newline="") as file:
+        csv.writer(file, lineterminator="\n").writerows(table)
+    shown = [table[0], *([*r[:3], f"{float(r[3]):.4g}", r[4], f"{float(r[5]):.4g}"] for r in table[1:])]
+    widths = [max(len(row[i]) for row in shown) for i in range(len(shown[0]))]
+    lines = [f"sweep of {len(jobs)} runs (group '{names[0]}'):"]
+    for row in shown:
+        cells = [
+            cell.ljust(w) if i == 1 else cell.rjust(w)
+            for i, (cell, w) in enumerate(zip(row, widths, strict=True))
+        ]
+        lines.append("  " + "  ".join(cells))
+    print("\n".join([*lines, f"wrote {_shown(png)}", f"wrote {_shown(summary)}"]))
+
+
+# ---- diff -----------------------------------------------------------------------------------
+
+
+def _diff(job: Job) -> None:
+    from confsched.diff import diff_specs
+
+    (new_label, new), *_ = job.others
+    difference = diff_specs(job.spec, new)
+    png = difference.plot(job.output_dir / "lr_diff.png", job.label, new_label)
+    _say(job, difference.render(job.label, new_label), f"wrote {_shown(png)}")
+
+
+# ---- the command table ----------------------------------------------------------------------
+
+COMMANDS: dict[str, Command] = {
+    c.name: c
+    for c in (
+        Command("show", "print the resolved spec, the step arithmetic and each group's LRs", _show),
+        Command(
+            "plot",
+            "write lr_schedule.png and lr_schedule.csv into Hydra's output dir (-m: one per job + overlay)",
+            _plot,
+            writes=True,
+            sweep_end=_plot_sweep,
+        ),
+        Command(
+            "diff",
+            "compare two config files (or REV:path from git): fields, steps, largest LR gap, lr_diff.png",
+            _diff,
+            files=(2, 2),
+            writes=True,
+        ),
+    )
+}
+"""The Hydra subcommands; ``schema`` (no config involved) is handled by :func:`main` itself."""
+
+SCHEMA_SUMMARY = "print the JSON Schema of a spec (for editor completion of YAML files)"
+
+USAGE = "usage: confsched {show,plot,diff,schema} [CONFIG.yaml] [OVERRIDE ...] [HYDRA FLAGS]"
+
+
+def usage() -> str:
+    """The top-level help text."""
+    lines = [USAGE, "", "commands:"]
+    lines += [f"  {c.name:<7} {c.summary}" for c in COMMANDS.values()]
+    lines.append(f"  {'schema':<7} {SCHEMA_SUMMARY}")
+    lines += [
+        "",
+        "examples:",
+        "  confsched plot                                      # the default config: cosine, 1950 steps",
+        "  confsched plot scheduler=linear scheduler.warmup=10%",
+        "  confsched plot -m scheduler=linear,cosine optimizer.lr=1e-3,3e-4",
+        "  confsched show +experiment=bert_finetune",
+        "  confsched diff HEAD:my_run.yaml my_run.yaml",
+        "  confsched plot --config-dir ./conf --config-name my_run",
+        "",
+        "Each of show, plot and diff is a Hydra application: `confsched plot --help` lists the config",
+        "groups and the composed config; --cfg job, --info, -m, hydra/launcher=joblib all work.",
+    ]
+    return "\n".join(lines)
+
+
+def _schema(args: list[str]) -> int:
+    if args:
+        raise ConfigError(
+            "", f"schema takes no arguments (got {' '.join(args)}); redirect the output to a file"
+        )
+    print(json.dumps(Spec.model_json_schema(), indent=2))
+    return 0
+
+
+def _complete(args: list[str]) -> int:
+    """Shell completion: complete the subcommand, or hand the rest of the line to Hydra."""
+    line = os.environ.get("COMP_LINE", "")
+    words = line.split()
+    if any(a.startswith("query") for a in args) and words:
+        typing = not line.endswith(" ")
+        if len(words) == 1 or (len(words) == 2 and typing):
+            partial = words[1] if len(words) == 2 else ""
+            print(" ".join(name for name in [*COMMANDS, "schema"] if name.startswith(partial)))
+            return 0
+        command = COMMANDS.get(words[1])
+        if command is None:
+            return 0
+        os.environ["COMP_LINE"] = " ".join([words[0], *words[2:]]) + ("" if typing else " ")
+        return run(command, args)
+    return run(COMMANDS["show"], args)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the console script; returns the exit code."""
+    """Entry point of the console script and ``python -m confsched``; returns the exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
-    if not args or args[0] != "show":
-        print(USAGE, file=sys.stderr)
-        return 2
-    rest = args[1:]
+    if not args or args[0] in ("-h", "--help"):
+        print(usage(), file=sys.stdout if args else sys.stderr)
+        return 0 if args else 2
+    name, rest = args[0], args[1:]
     try:
-        if rest and rest[0].endswith((".yaml", ".yml")):
-            spec = load(rest[0])
-        else:
-            spec = compose(rest)
+        if name == "--version":
+            from hydra import __version__ as hydra_version
+
+            from confsched import __version__
+
+            print(f"confsched {__version__} (hydra {hydra_version})")
+            return 0
+        if name in ("-sc", "--shell-completion"):
+            return _complete(args)
+        if name == "schema":
+            return _schema(rest)
+        command = COMMANDS.get(name)
+        if command is None:
+            names = [*COMMANDS, "schema"]
+            raise ConfigError(
+                "",
+                f"unknown command '{name}'{did_you_mean(name, names)} (commands: {', '.join(names)})",
+            )
     except ConfschedError as error:
         print(render(error), file=sys.stderr)
         return 2
-    print(_summary(spec))
-    return 0
+    try:
+        return run(command, rest)
+    except BrokenPipeError:  # `confsched plot --help | head`: the reader has gone
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1

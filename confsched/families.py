@@ -311,12 +311,18 @@ def _finite_growth(gamma: float, times: int) -> None:
         )
 
 
+def _growth_end(rate: float, ctx: ScheduleContext) -> int | None:
+    """A growing schedule (rate > 1) holds its last value after the run; a decaying one goes on."""
+    return ctx.curve_steps if rate > 1 else None
+
+
 def _step(spec: s.StepSpec, ctx: ScheduleContext) -> Schedule:
     size = ctx.steps("step_size", spec.step_size)
     if size == 0:
         raise SpecError("step_size", f"{spec.step_size} = 0 steps; the LR must be cut at most once a step")
     _finite_growth(spec.gamma, ctx.curve_steps // size)
-    return ctx.after_warmup(ExponentialDecay(spec.gamma, size, staircase=True))
+    until = _growth_end(spec.gamma, ctx)
+    return ctx.after_warmup(ExponentialDecay(spec.gamma, size, staircase=True, until=until))
 
 
 def _multistep(spec: s.MultiStepSpec, ctx: ScheduleContext) -> Schedule:
@@ -328,7 +334,7 @@ def _multistep(spec: s.MultiStepSpec, ctx: ScheduleContext) -> Schedule:
 def _exponential(spec: s.ExponentialSpec, ctx: ScheduleContext) -> Schedule:
     if spec.gamma is not None:
         _finite_growth(spec.gamma, ctx.curve_steps)
-        return ctx.after_warmup(ExponentialDecay(spec.gamma))
+        return ctx.after_warmup(ExponentialDecay(spec.gamma, until=_growth_end(spec.gamma, ctx)))
     assert spec.final_lr_ratio is not None  # one of the two is set (checked by the model)
     if ctx.curve_steps == 0:
         raise SpecError(
@@ -336,7 +342,8 @@ def _exponential(spec: s.ExponentialSpec, ctx: ScheduleContext) -> Schedule:
             f"the {ctx.warmup_steps}-step warmup leaves no steps to decay over; give gamma instead "
             "or shorten the warmup",
         )
-    return ctx.after_warmup(ExponentialDecay(spec.final_lr_ratio, ctx.curve_steps))
+    until = _growth_end(spec.final_lr_ratio, ctx)
+    return ctx.after_warmup(ExponentialDecay(spec.final_lr_ratio, ctx.curve_steps, until=until))
 
 
 def _cosine_cycles(spec: s.CosineCyclesSpec, ctx: ScheduleContext) -> Schedule:

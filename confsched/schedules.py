@@ -414,15 +414,20 @@ class ExponentialDecay:
         m(t) = \gamma^{\lfloor t / P \rfloor}
 
     :math:`P = 1` is torch's ``ExponentialLR`` (:math:`\gamma^t`); ``staircase`` is torch's
-    ``StepLR`` (its closed form ``gamma ** (t // step_size)``). :math:`\gamma > 1` grows the LR.
+    ``StepLR`` (its closed form ``gamma ** (t // step_size)``). :math:`\gamma > 1` grows the LR;
+    with ``until`` :math:`U` the multiplier holds :math:`m(U)` from :math:`t = U` on (so growth stops
+    at the end of the run instead of overflowing after it).
     """
 
     rate: float
     period: int = 1
     staircase: bool = False
+    until: int | None = None
 
     def __call__(self, step: npt.ArrayLike) -> FloatArray:
         t = as_steps(step)
+        if self.until is not None:
+            t = np.minimum(t, self.until)
         exponent = t // self.period if self.staircase else t / self.period
         return np.asarray(np.power(self.rate, exponent), dtype=np.float64)
 

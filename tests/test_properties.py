@@ -182,15 +182,21 @@ def multiplier_bound(spec: confsched.Spec) -> float:
     if sc.name == "one_cycle" and sc.max_lr is not None:
         bound = sc.max_lr / spec.optimizer.lr
     elif sc.name == "piecewise":
-        bound = max(bound, *(value for _, value in sc.knots))
+        bound = max([bound, *(value for _, value in sc.knots)])
     elif sc.name == "phases":
-        bound = max(bound, *(v for p in sc.phases for v in (p.start, p.end) if v is not None))
+        bound = max([bound, *(v for p in sc.phases for v in (p.start, p.end) if v is not None)])
     elif sc.name == "cosine_cycles":
         bound = max(bound, sc.cycle_decay ** (sc.cycle_limit - 1))
-    elif sc.name == "exponential":
-        decay_steps = max(1, spec.total_steps - spec.warmup_steps)
-        gamma = sc.gamma if sc.gamma is not None else sc.final_lr_ratio ** (1 / decay_steps)
-        bound = max(bound, gamma ** (spec.total_steps + 100))
+    elif sc.name in ("exponential", "step", "multistep"):
+        decay_steps = spec.total_steps - spec.warmup_steps  # growth (gamma > 1) stops at the end
+        if sc.name == "exponential" and sc.gamma is None:
+            bound = max(bound, sc.final_lr_ratio)
+        elif sc.name == "exponential":
+            bound = max(bound, sc.gamma**decay_steps)
+        elif sc.name == "step":
+            bound = max(bound, sc.gamma ** (decay_steps // spec.plan.steps(sc.step_size)))
+        else:
+            bound = max(bound, sc.gamma ** len(sc.milestones))
     return bound
 
 

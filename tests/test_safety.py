@@ -78,9 +78,7 @@ def test_optimizer_target_contradicting_name_is_refused():
 
 
 def test_target_through_hydra_override_is_refused():
-    with pytest.raises(
-        confsched.SpecError, match=r"^config.yaml: optimizer._target_: 'os.system' is refused"
-    ):
+    with pytest.raises(confsched.SpecError, match=r"^optimizer._target_: 'os.system' is refused"):
         confsched.compose(["+optimizer._target_=os.system"])
 
 

@@ -1,0 +1,422 @@
+"""Each ``confsched`` subcommand is a real Hydra application.
+
+``run(command, args)`` does three things around ``hydra.main``:
+
+1. It reads the arguments with Hydra's own parser, so every Hydra flag works (``-m``,
+   ``--cfg job``, ``--info``, ``hydra.run.dir=...``, ``hydra/launcher=joblib``, ``--config-dir``,
+   ``--config-name``), plus the config files some commands take (``show run.yaml``,
+   ``diff A B``; a file can be a git revision, ``HEAD:conf/run.yaml``).
+2. Before anything runs, it composes and validates every job the command line asks for (each
+   combination of a ``-m`` sweep) through :func:`confsched.loading.compose_config`, so a typo is
+   one ``error:`` line and exit code 2, not a traceback from inside a job.
+3. It searches the user's config directory first and the shipped ``conf/`` tree behind it,
+   whichever of ``--config-dir`` / ``--config-path`` the user wrote: a user's
+   ``scheduler/cosine.yaml`` shadows confsched's, and everything else comes from confsched.
+
+The job itself (``Command.run``) receives a :class:`Job`: the validated spec and Hydra's output
+directory. Commands that only print (``show``) run in a temporary output directory, so they leave
+nothing behind.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import itertools
+import os
+import subprocess
+import sys
+import tarfile
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hydra.experimental.callback import Callback
+from omegaconf import DictConfig
+
+from confsched.errors import ConfigError, ConfschedError, render
+from confsched.loading import (
+    HYDRA_VERSION_BASE,
+    compose_config,
+    parse_overrides,
+    shipped_config_dir,
+    to_data,
+)
+from confsched.spec.root import Spec, validate
+
+__all__ = ["Command", "Job", "Source", "SweepCallback", "run"]
+
+_CONFIG_SUFFIXES = (".yaml", ".yml")
+_DIR_FLAGS = ("--config-dir", "-cd", "--config-path", "-cp")
+_NAME_FLAGS = ("--config-name", "-cn")
+
+
+@dataclass(frozen=True)
+class Source:
+    """A primary config: the directory searched first (``None``: only the shipped tree) and its name."""
+
+    directory: Path | None
+    name: str
+    label: str
+    """How messages and plots call it: the file the user wrote, or ``config``."""
+
+
+@dataclass(frozen=True)
+class Job:
+    """What a command's job gets: the validated spec, the specs of further files, Hydra's output dir."""
+
+    spec: Spec
+    label: str
+    output_dir: Path
+    overrides: tuple[str, ...]
+    """The job's own overrides (``scheduler=linear``), without Hydra's."""
+    others: tuple[tuple[str, Spec], ...] = ()
+    """``(label, spec)`` of the further config files (``diff``'s B), composed with the same overrides."""
+    number: int | None = None
+    """The job's number in a ``-m`` sweep; ``None`` for a single run."""
+
+
+@dataclass(frozen=True)
+class Command:
+    """A subcommand: its job, how many config files it takes, and whether it writes output files."""
+
+    name: str
+    summary: str
+    run: Callable[[Job], None]
+    files: tuple[int, int] = (0, 1)
+    """Least and most config-file arguments (``diff``: exactly 2)."""
+    writes: bool = False
+    """Writes files into Hydra's output dir; otherwise the job runs in a temporary directory."""
+    sweep_end: Callable[[Path], None] | None = None
+    """Called with the sweep directory after a ``-m`` run (e.g. the overlay plot of all jobs)."""
+
+
+@dataclass
+class _Invocation:
+    source: Source
+    others: tuple[Source, ...]
+    argv: list[str]
+    """For Hydra's parser: its flags, then the overrides (config files and directories taken out)."""
+    overrides: list[str]
+    injected: list[str] = field(default_factory=list)
+
+
+def run(command: Command, args: Sequence[str], prog: str = "confsched") -> int:
+    """Run ``command`` as a Hydra application with ``args``; return the exit code."""
+    try:
+        with ExitStack() as stack:
+            invocation = _prepare(command, list(args), stack)
+            return _launch(command, invocation, prog)
+    except ConfschedError as error:
+        print(render(error), file=sys.stderr)
+        return 2
+
+
+# ---- reading the command line ---------------------------------------------------------------
+
+
+def _hydra_args(argv: list[str]) -> argparse.Namespace:
+    from hydra._internal.utils import get_args_parser
+
+    parser = get_args_parser()
+    parser.allow_abbrev = False
+
+    def error(message: str) -> Any:
+        raise ConfigError("", message)
+
+    parser.error = error  # type: ignore[method-assign]
+    return parser.parse_intermixed_args(argv)
+
+
+def _is_config_file(word: str) -> bool:
+    return "=" not in word and not word.startswith(("~", "+", "-")) and word.endswith(_CONFIG_SUFFIXES)
+
+
+def _split_flags(args: list[str]) -> tuple[list[str], dict[str, str]]:
+    """Take ``--config-dir/-cd`` (or ``--config-path/-cp``) and ``--config-name/-cn`` out of ``args``."""
+    kept: list[str] = []
+    taken: dict[str, str] = {}
+    words = iter(args)
+    for word in words:
+        flag, eq, value = word.partition("=")
+        key = "config_dir" if flag in _DIR_FLAGS else "config_name" if flag in _NAME_FLAGS else None
+        if key is None:
+            kept.append(word)
+            continue
+        value = value if eq else next(words, "")
+        if not value:
+            raise ConfigError("", f"{flag} needs a value")
+        if key in taken:
+            what = "directory (--config-dir or --config-path)" if key == "config_dir" else "name"
+            raise ConfigError("", f"{flag}: give one config {what}")
+        taken[key] = value
+    return kept, taken
+
+
+def _check_modes(parsed: argparse.Namespace) -> None:
+    """Hydra's own rules for its flags, as one-line errors."""
+    modes = {
+        "--run": parsed.run,
+        "-m/--multirun": parsed.multirun,
+        "--cfg": parsed.cfg is not None,
+        "--info": parsed.info is not None,
+        "--shell-completion": parsed.shell_completion,
+    }
+    if sum(modes.values()) > 1:
+        raise ConfigError("", f"give only one of {', '.join(flag for flag, on in modes.items() if on)}")
+    if parsed.resolve and not (parsed.cfg or parsed.help):
+        raise ConfigError("", "--resolve goes with --cfg (or --help)")
+
+
+def _sources(files: list[str], taken: dict[str, str], stack: ExitStack) -> list[Source]:
+    """The primary config (and ``diff``'s second one): config files, or a directory and a name."""
+    if files:
+        if taken:
+            raise ConfigError("", f"give a config file ({files[0]}) or --config-dir/--config-name, not both")
+        return [_file_source(word, stack) for word in files]
+    user_dir = taken.get("config_dir")
+    directory = Path(user_dir).expanduser().resolve() if user_dir else None
+    if directory is not None and not directory.is_dir():
+        raise ConfigError("", f"config directory not found: {user_dir}")
+    name = taken.get("config_name", "config")
+    return [Source(directory, name, name)]
+
+
+def _prepare(command: Command, args: list[str], stack: ExitStack) -> _Invocation:
+    rest, taken = _split_flags(args)
+    files = [word for word in rest if _is_config_file(word)]
+    least, most = command.files
+    if not least <= len(files) <= most:
+        wanted = str(least) if least == most else f"{least} to {most}"
+        raise ConfigError("", f"{command.name} takes {wanted} config file(s), got {len(files)}: {files}")
+    argv = [word for word in rest if not _is_config_file(word)]
+    parsed = _hydra_args(argv)
+    _check_modes(parsed)
+    source, *others = _sources(files, taken, stack)
+    # Flags first, overrides last: Hydra 1.3's parser does not take overrides after a flag.
+    hydra_argv = [*_without(argv, parsed.overrides), *parsed.overrides]
+    invocation = _Invocation(source, tuple(others), hydra_argv, parsed.overrides)
+    invocation.injected = _injected(command, parsed, stack)
+    if not (parsed.help or parsed.hydra_help or parsed.shell_completion):
+        _check(invocation, validate_specs=not (parsed.cfg or parsed.info), multirun=parsed.multirun)
+    return invocation
+
+
+def _without(words: list[str], overrides: list[str]) -> list[str]:
+    """``words`` less ``overrides`` (matched in order, as the parser took them out)."""
+    rest, pending = [], list(overrides)
+    for word in words:
+        if pending and word == pending[0]:
+            pending.pop(0)
+        else:
+            rest.append(word)
+    return rest
+
+
+def _injected(command: Command, parsed: argparse.Namespace, stack: ExitStack) -> list[str]:
+    """Overrides the command adds in front of the user's (who can still override each one)."""
+    wanted = {"hydra.job.name": command.name, "hydra/help": "confsched"}
+    if not command.writes:
+        scratch = stack.enter_context(tempfile.TemporaryDirectory(prefix=f"confsched-{command.name}-"))
+        wanted |= {"hydra.run.dir": scratch, "hydra.sweep.dir": scratch, "hydra.output_subdir": "null"}
+    elif parsed.multirun and command.sweep_end is not None:
+        wanted |= {
+            "+hydra.callbacks.confsched_sweep._target_": f"{SweepCallback.__module__}.SweepCallback",
+            "+hydra.callbacks.confsched_sweep.command": command.name,
+        }
+    mentioned = {_key(o) for o in parse_overrides(parsed.overrides)}
+    return [f"{key}={value}" for key, value in wanted.items() if key.lstrip("+") not in mentioned]
+
+
+def _key(override: Any) -> str:
+    return str(override.key_or_group)
+
+
+def _is_hydra_override(override: Any) -> bool:
+    return _key(override) == "hydra" or _key(override).startswith(("hydra.", "hydra/"))
+
+
+# ---- config files and git revisions ---------------------------------------------------------
+
+
+def _file_source(word: str, stack: ExitStack) -> Source:
+    revision, colon, path = word.partition(":")
+    if colon and not Path(word).exists():
+        directory = stack.enter_context(_checkout(revision, path))
+        file = directory / Path(path).name
+    else:
+        file = Path(word).expanduser().resolve()
+        directory = file.parent
+    if not file.is_file():
+        raise ConfigError("", f"no such config file: {word}")
+    return Source(directory, file.stem, word)
+
+
+def _git(args: Sequence[str], cwd: str | Path) -> str:
+    try:
+        result = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=False)
+    except FileNotFoundError:
+        raise ConfigError("", "git is not installed; cannot read a file at a revision") from None
+    if result.returncode != 0:
+        reason = (result.stderr.strip().splitlines() or ["failed"])[-1]
+        raise ConfigError("", f"git {' '.join(args[:2])}: {reason}")
+    return result.stdout
+
+
+@contextmanager
+def _checkout(revision: str, path: str) -> Iterator[Path]:
+    """The YAML files of ``path``'s directory at ``revision``, in a temporary directory.
+
+    The whole directory comes from the revision (not only the file), so a Hydra config's own
+    groups next to it are read as they were then too.
+    """
+    top = _git(["rev-parse", "--show-toplevel"], ".").strip()
+    prefix = _git(["rev-parse", "--show-prefix"], ".").strip()
+    inside = os.path.normpath(os.path.join(prefix, path) if path.startswith(("./", "../")) else path)
+    folder = os.path.dirname(inside)
+    listing = _git(["ls-tree", "-r", "--name-only", revision, "--", folder or "."], top).split()
+    wanted = [name for name in listing if name.endswith(_CONFIG_SUFFIXES)]
+    if inside not in wanted:
+        raise ConfigError("", f"{revision}:{path}: no such file at revision {revision}")
+    with tempfile.TemporaryDirectory(prefix="confsched-rev-") as scratch:
+        archive = Path(scratch) / "files.tar"
+        _git(["archive", "--format=tar", f"--output={archive}", revision, "--", *wanted], top)
+        with tarfile.open(archive) as tar:
+            tar.extractall(Path(scratch) / "tree", **_TAR_FILTER)
+        yield Path(scratch) / "tree" / folder
+
+
+_TAR_FILTER: dict[str, Any] = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
+
+
+# ---- checking before running ----------------------------------------------------------------
+
+
+def _check(invocation: _Invocation, *, validate_specs: bool, multirun: bool) -> None:
+    """Compose (and validate) every job of the command line; raise the first problem."""
+    parsed = parse_overrides(invocation.overrides)
+    combinations = _combinations(parsed) if multirun else [[o.input_line for o in parsed]]
+    for number, overrides in enumerate(combinations):
+        task = [
+            text
+            for text, o in zip(overrides, parse_overrides(overrides), strict=True)
+            if not _is_hydra_override(o)
+        ]
+        try:
+            for source, job_overrides in (
+                (invocation.source, invocation.injected + overrides),
+                *((other, task) for other in invocation.others),
+            ):
+                config = compose_config(job_overrides, source.directory, source.name)
+                if validate_specs:
+                    _spec(config, source)
+        except ConfschedError as error:
+            if len(combinations) == 1:
+                raise
+            job = f"job {number} ({' '.join(task)})"
+            source_label = f"{error.source}, {job}" if error.source else job
+            raise type(error)(error.path, error.message, source=source_label) from None
+
+
+def _combinations(parsed: list[Any]) -> list[list[str]]:
+    """The jobs of a ``-m`` sweep, as Hydra's basic sweeper forms them (a product of the choices)."""
+    choices: list[list[str]] = []
+    for override in parsed:
+        if override.is_sweep_override():
+            if not override.is_discrete_sweep():
+                return [[o.input_line for o in parsed if not o.is_sweep_override()]]
+            key = override.get_key_element()
+            choices.append([f"{key}={value}" for value in override.sweep_string_iterator()])
+        else:
+            choices.append([override.input_line])
+    return [list(combination) for combination in itertools.product(*choices)]
+
+
+def _spec(config: DictConfig, source: Source) -> Spec:
+    label = "" if source.directory is None and source.name == "config" else source.label
+    return validate(to_data(config, source=label), source=label)
+
+
+# ---- running Hydra --------------------------------------------------------------------------
+
+
+def _main_options() -> dict[str, Any]:
+    """``hydra.main`` keyword arguments for the installed Hydra.
+
+    Hydra 1.4 checks every ``_target_`` it instantiates against an execution whitelist and warns
+    (an error from 1.5 on) for one it was not given: confsched's sweep callback is the only target
+    it adds, so that is the whitelist.
+    """
+    import inspect
+
+    import hydra
+
+    options = dict(HYDRA_VERSION_BASE)
+    if "execution_whitelist" in inspect.signature(hydra.main).parameters:
+        options["execution_whitelist"] = [f"{SweepCallback.__module__}.{SweepCallback.__qualname__}"]
+    return options
+
+
+def _launch(command: Command, invocation: _Invocation, prog: str) -> int:
+    import hydra
+
+    source = invocation.source
+    primary = source.directory or shipped_config_dir()
+    argv = [prog, *invocation.argv, *invocation.injected]
+    if source.directory is not None:  # the shipped tree goes behind the user's directory
+        argv += ["--config-dir", str(shipped_config_dir())]
+    task = functools.partial(_job, command, source, invocation.others)
+    main = hydra.main(config_path=str(primary), config_name=source.name, **_main_options())(task)
+    saved, sys.argv = sys.argv, argv
+    try:
+        main()
+    except SystemExit as exit_:
+        return exit_.code if isinstance(exit_.code, int) else 1
+    except ValueError as exc:  # Hydra's own checks of its flags (a job's errors never get here)
+        raise ConfigError("", str(exc).strip().splitlines()[0]) from None
+    finally:
+        sys.argv = saved
+    return 0
+
+
+def _job(command: Command, source: Source, others: tuple[Source, ...], config: DictConfig) -> None:
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    hydra_config = HydraConfig.get()
+    overrides = tuple(str(o) for o in hydra_config.overrides.task)
+    number = hydra_config.job.num if hydra_config.mode == RunMode.MULTIRUN else None
+    try:
+        job = Job(
+            spec=_spec(config, source),
+            label=source.label,
+            output_dir=Path(hydra_config.runtime.output_dir),
+            overrides=overrides,
+            others=tuple(
+                (other.label, _spec(compose_config(overrides, other.directory, other.name), other))
+                for other in others
+            ),
+            number=number,
+        )
+        command.run(job)
+    except ConfschedError as error:
+        print(render(error), file=sys.stderr)
+        raise SystemExit(2) from None
+    sys.stdout.flush()
+
+
+class SweepCallback(Callback):
+    """Hydra callback: after a ``-m`` sweep, call the command's ``sweep_end`` with the sweep dir."""
+
+    def __init__(self, command: str) -> None:
+        self.command = command
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        from confsched.cli import COMMANDS
+
+        hook = COMMANDS[self.command].sweep_end
+        if hook is not None:
+            hook(Path(str(config.hydra.sweep.dir)))

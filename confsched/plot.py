@@ -1,0 +1,187 @@
+"""Drawing and writing LR curves: ``lr_schedule.png`` and ``lr_schedule.csv`` for one spec, and
+overlays of several curves (a sweep, a diff).
+
+The figures are meant to be read without a manual: one line per parameter group, the end of warmup
+and the epoch boundaries marked, axes labelled, and the family, optimizer and step arithmetic in the
+title. matplotlib runs on its Agg backend (no display), imported only when a figure is drawn.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from confsched.curve import lr_curve
+from confsched.spec.root import Spec
+
+__all__ = ["Curve", "plot_overlay", "plot_schedule", "read_csv", "schedule_title", "write_csv"]
+
+FloatArray = npt.NDArray[np.float64]
+
+_MAX_EPOCH_LINES = 60
+
+
+@dataclass(frozen=True)
+class Curve:
+    """One line of an overlay: a label, the LR at steps 0, 1, ..., and an optional line style."""
+
+    label: str
+    lrs: FloatArray
+    style: str = "-"
+    color: str | None = None
+    """A matplotlib colour; ``None`` takes the next one of the cycle."""
+
+
+def write_csv(spec: Spec, path: str | Path) -> Path:
+    """Write ``step,<group names...>`` and one row per optimizer step (step 0 first).
+
+    Values are written with ``repr`` (the shortest text that reads back to the same float), so
+    ``float(cell)`` equals ``lr_curve(spec)`` exactly.
+    """
+    path = Path(path)
+    curve = lr_curve(spec)
+    with path.open("w", newline="") as file:
+        writer = csv.writer(file, lineterminator="\n")
+        writer.writerow(["step", *spec.group_names])
+        for step, row in enumerate(curve.tolist()):
+            writer.writerow([step, *map(repr, row)])
+    return path
+
+
+def read_csv(path: str | Path) -> tuple[list[str], FloatArray]:
+    """Read a file written by :func:`write_csv`: the group names and a ``(steps, groups)`` array."""
+    with Path(path).open(newline="") as file:
+        rows = list(csv.reader(file))
+    names = rows[0][1:]
+    values = np.array([[float(cell) for cell in row[1:]] for row in rows[1:]], dtype=np.float64)
+    return names, values.reshape(len(rows) - 1, len(names))
+
+
+def schedule_title(spec: Spec) -> str:
+    """``cosine · adamw · 1950 steps (50 epochs × 39) · warmup 100``: the figure's title."""
+    plan = spec.plan
+    if plan.max_steps is not None:
+        length = f"{spec.total_steps} steps (max_steps)"
+    else:
+        length = f"{spec.total_steps} steps ({plan.epochs} epochs × {spec.steps_per_epoch})"
+    warmup = f"warmup {spec.warmup_steps} steps" if spec.warmup_steps else "no warmup"
+    return f"{spec.scheduler.name} · {spec.optimizer.name} · {length} · {warmup}"
+
+
+def plot_schedule(spec: Spec, path: str | Path) -> Path:
+    """Draw every group's LR over the run and save it to ``path`` (a PNG)."""
+    path = Path(path)
+    fig, ax = _axes()
+    curve = lr_curve(spec)
+    steps = np.arange(len(curve))
+    for i, name in enumerate(spec.group_names):
+        label = f"{name} (base lr {spec.group_base_lrs[name]:.3g})"
+        ax.plot(steps, curve[:, i], label=label, linewidth=2, drawstyle="steps-post")
+    _mark_epochs(ax, spec)
+    if spec.warmup_steps:
+        ax.axvline(spec.warmup_steps, color="tab:red", linestyle="--", linewidth=1.2)
+        ax.annotate(
+            f" warmup ends: step {spec.warmup_steps}",
+            xy=(spec.warmup_steps, 0.98),
+            xycoords=("data", "axes fraction"),
+            va="top",
+            color="tab:red",
+        )
+    if spec.family.driven_by == "metric":
+        ax.text(
+            0.5,
+            0.5,
+            f"{spec.scheduler.name} changes the LR from a metric (scheduler.step(metric)):\n"
+            "there is no curve before training. The lines hold each group's base LR.",
+            transform=ax.transAxes,
+            ha="center",
+            va="center",
+            bbox={"boxstyle": "round", "facecolor": "lightyellow", "edgecolor": "gray"},
+        )
+    ax.set_title(schedule_title(spec))
+    _finish(fig, ax, path, xmax=len(curve), ymax=float(curve.max(initial=0.0)))
+    return path
+
+
+def plot_overlay(
+    curves: Sequence[Curve],
+    path: str | Path,
+    title: str,
+    *,
+    gap: tuple[int, float, float, str] | None = None,
+    layered: bool = False,
+) -> Path:
+    """Draw several curves on one axis (a sweep's runs, the two sides of a diff) into ``path``.
+
+    ``gap`` is an optional ``(step, lr_a, lr_b, text)`` to mark, e.g. the largest difference.
+    ``layered`` draws earlier curves wider, so a curve exactly covered by a later one still shows.
+    """
+    path = Path(path)
+    fig, ax = _axes()
+    length = max((len(c.lrs) for c in curves), default=1)
+    for i, curve in enumerate(curves):
+        width = 1.5 + 2.5 * (len(curves) - 1 - i) / max(len(curves) - 1, 1) if layered else 1.8
+        ax.plot(
+            np.arange(len(curve.lrs)),
+            curve.lrs,
+            curve.style,
+            color=curve.color,
+            label=curve.label,
+            linewidth=width,
+            drawstyle="steps-post",
+        )
+    if gap is not None:
+        step, lr_a, lr_b, text = gap
+        ax.plot([step, step], [lr_a, lr_b], "-o", color="black", linewidth=1.2, markersize=5)
+        ax.annotate(
+            text,
+            xy=(step, (lr_a + lr_b) / 2),
+            xytext=(10, 0),
+            textcoords="offset points",
+            va="center",
+            fontsize=9,
+            bbox={"boxstyle": "round", "facecolor": "white", "edgecolor": "0.6"},
+        )
+    ax.set_title(title)
+    ymax = max((float(c.lrs.max(initial=0.0)) for c in curves), default=0.0)
+    _finish(fig, ax, path, xmax=length, ymax=ymax)
+    return path
+
+
+def _axes() -> tuple[Any, Any]:
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(10, 5.5), dpi=120, layout="constrained")
+    return fig, fig.add_subplot()
+
+
+def _mark_epochs(ax: Any, spec: Spec) -> None:
+    per_epoch = spec.steps_per_epoch
+    boundaries = np.arange(per_epoch, spec.total_steps, per_epoch)
+    if len(boundaries) == 0:
+        return
+    every = -(-len(boundaries) // _MAX_EPOCH_LINES)
+    for x in boundaries[every - 1 :: every]:
+        ax.axvline(x, color="0.85", linewidth=0.6, zorder=0)
+    top = ax.secondary_xaxis("top", functions=(lambda s: s / per_epoch, lambda e: e * per_epoch))
+    note = "epoch (grey lines: epoch boundaries)" if every == 1 else f"epoch (grey lines: every {every})"
+    top.set_xlabel(note)
+
+
+def _finish(fig: Any, ax: Any, path: Path, *, xmax: int, ymax: float) -> None:
+    from matplotlib.ticker import FuncFormatter
+
+    ax.set_xlabel("optimizer step")
+    ax.set_ylabel("learning rate")
+    ax.set_xlim(0, max(xmax, 1))
+    ax.set_ylim(0, ymax * 1.2 or 1.0)  # headroom: the legend sits above the highest LR
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:.3g}"))
+    ax.grid(True, alpha=0.3)
+    ax.legend(loc="upper right", fontsize=9)
+    fig.savefig(path)

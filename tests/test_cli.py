@@ -1,0 +1,214 @@
+"""The installed ``confsched`` console script, run in a subprocess as a user runs it.
+
+Each call costs about a second (Python, Hydra, and matplotlib for plots), so every test checks
+as much as it can of one run.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import confsched
+
+CONFSCHED = shutil.which("confsched")
+pytestmark = pytest.mark.skipif(CONFSCHED is None, reason="the confsched console script is not installed")
+
+
+def confsched_cli(
+    *args: str, cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    assert CONFSCHED is not None
+    return subprocess.run(
+        [CONFSCHED, *args], cwd=cwd, capture_output=True, text=True, check=False, env=env, timeout=120
+    )
+
+
+def ok(result: subprocess.CompletedProcess[str]) -> str:
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def read_lr_csv(path: Path) -> tuple[list[str], np.ndarray]:
+    with path.open(newline="") as file:
+        header, *rows = list(csv.reader(file))
+    assert [int(row[0]) for row in rows] == list(range(len(rows)))
+    return header, np.array([[float(cell) for cell in row[1:]] for row in rows])
+
+
+def test_show_prints_the_spec_and_the_arithmetic_and_leaves_nothing_behind(tmp_path):
+    out = ok(confsched_cli("show", cwd=tmp_path))
+    assert "scheduler:\n  name: cosine\n  warmup: 100\n" in out
+    assert "total steps: 1950  (batches per epoch = ceil(1235 / 32) = 39;" in out
+    assert "total = 50 epochs x 39 = 1950)" in out
+    assert "warmup steps: 100" in out
+    assert "group default: base lr 0.001, peak lr 0.001 (step 100), final lr 7.20935e-10 (step 1949)" in out
+    assert list(tmp_path.iterdir()) == []  # no outputs/ dir, no logs
+
+
+def test_plot_writes_the_png_and_an_exact_csv_per_group(tmp_path):
+    groups = "optimizer.groups=[{name: head, params: ['head.*'], lr_scale: 0.5}]"
+    out = ok(confsched_cli("plot", "scheduler=linear", groups, "hydra.run.dir=run", cwd=tmp_path))
+    assert "wrote run/lr_schedule.png" in out
+    png = (tmp_path / "run" / "lr_schedule.png").read_bytes()
+    assert png.startswith(b"\x89PNG")
+    assert len(png) > 20_000
+    header, values = read_lr_csv(tmp_path / "run" / "lr_schedule.csv")
+    spec = confsched.compose(["scheduler=linear", groups])
+    assert header == ["step", "default", "head"]
+    assert len(values) == spec.total_steps == 1950
+    assert np.array_equal(values, confsched.lr_curve(spec))  # bit for bit
+
+
+def test_python_m_confsched_and_no_torch_on_the_cli_path(tmp_path):
+    """show, plot, diff and schema run without importing torch (checked in one process)."""
+    spec = tmp_path / "run.yaml"
+    spec.write_text(
+        "optimizer: {name: adamw, lr: 1.0e-3}\nscheduler: {name: linear, warmup: 10}\n"
+        "data: {dataset_size: 100, batch_size: 10}\ntraining: {epochs: 5}\n"
+    )
+    script = textwrap.dedent(
+        """\
+        import contextlib, io, sys
+        from confsched.cli import main
+        with contextlib.redirect_stdout(io.StringIO()):
+            codes = [main(["show"]), main(["plot", "hydra.run.dir=p"]), main(["schema"]),
+                     main(["diff", "run.yaml", "run.yaml", "hydra.run.dir=d"])]
+        print(codes, "torch" in sys.modules)
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, check=False
+    )
+    assert result.stdout.split("\n")[0] == "[0, 0, 0, 0] False", result.stderr
+    out = subprocess.run(
+        [sys.executable, "-m", "confsched", "show", "run.yaml"], cwd=tmp_path, capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stderr
+    assert "total steps: 50" in out.stdout
+
+
+def test_a_sweep_with_joblib_writes_one_pair_per_job_and_an_overlay(tmp_path):
+    pytest.importorskip("hydra_plugins.hydra_joblib_launcher")
+    sweep_args = ["-m", "scheduler=linear,cosine", "scheduler.warmup=5%", "hydra.sweep.dir=sweep"]
+    result = confsched_cli(
+        "plot", *sweep_args, "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", cwd=tmp_path
+    )
+    out = ok(result)
+    assert "Warning" not in result.stderr
+    sweep = tmp_path / "sweep"
+    for job, family in enumerate(["linear", "cosine"]):
+        header, values = read_lr_csv(sweep / str(job) / "lr_schedule.csv")
+        spec = confsched.compose([f"scheduler={family}", "scheduler.warmup=5%"])
+        assert header == ["step", "default"]
+        assert np.array_equal(values, confsched.lr_curve(spec))
+        assert (sweep / str(job) / "lr_schedule.png").is_file()
+    assert (sweep / "lr_schedule_overlay.png").read_bytes().startswith(b"\x89PNG")
+    with (sweep / "sweep_summary.csv").open() as file:
+        summary = list(csv.DictReader(file))
+    assert [row["overrides"] for row in summary] == [
+        "scheduler=linear scheduler.warmup=5%",
+        "scheduler=cosine scheduler.warmup=5%",
+    ]
+    assert [row["peak_step"] for row in summary] == ["98", "98"]  # ceil(5% of 1950)
+    assert "sweep of 2 runs" in out
+
+
+def test_diff_of_a_file_against_its_git_revision(tmp_path):
+    if shutil.which("git") is None:
+        pytest.skip("git not installed")
+    run = tmp_path / "conf" / "run.yaml"
+    run.parent.mkdir()
+    run.write_text(
+        "optimizer: {name: adamw, lr: 1.0e-3}\nscheduler: {name: cosine, warmup: 100}\n"
+        "data: {dataset_size: 1235, batch_size: 32}\ntraining: {epochs: 50}\n"
+    )
+    env = dict(os.environ, GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@t", GIT_COMMITTER_NAME="t")
+    env |= {"GIT_COMMITTER_EMAIL": "t@t"}
+    for args in (["init", "-q"], ["add", "."], ["commit", "-qm", "schedule"]):
+        subprocess.run(["git", *args], cwd=tmp_path, env=env, check=True)
+    run.write_text(run.read_text().replace("cosine", "linear").replace("epochs: 50", "epochs: 60"))
+    out = ok(
+        confsched_cli("diff", "HEAD:conf/run.yaml", "conf/run.yaml", "hydra.run.dir=review", cwd=tmp_path)
+    )
+    assert "--- HEAD:conf/run.yaml\n+++ conf/run.yaml\n" in out
+    assert "  scheduler.name: 'cosine' -> 'linear'\n" in out
+    assert "  training.epochs: 50 -> 60\n" in out
+    assert "total steps: 1950 -> 2340\n" in out
+    old = confsched.compose()  # what HEAD:conf/run.yaml says: the worked example
+    new = confsched.load(tmp_path / "conf" / "run.yaml")
+    gap = np.abs(confsched.lr_curve(old) - confsched.lr_curve(new, 1950))
+    step = int(gap.argmax())
+    assert f"largest LR difference: {gap.max():.6g} at step {step}, group default" in out
+    assert (tmp_path / "review" / "lr_diff.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_schema_is_json_schema_listing_every_family(tmp_path):
+    schema = json.loads(ok(confsched_cli("schema", cwd=tmp_path)))
+    assert schema["title"] == "Spec"
+    mapping = schema["properties"]["scheduler"]["discriminator"]["mapping"]
+    assert sorted(mapping) == sorted(confsched.FAMILIES)
+
+
+def test_a_users_config_dir_and_hydras_own_flags(tmp_path):
+    conf = tmp_path / "my_conf"
+    (conf / "scheduler").mkdir(parents=True)
+    (conf / "my_run.yaml").write_text(
+        "defaults: [{optimizer: sgd}, {scheduler: my_linear}, {data: example}, _self_]\n"
+        "training: {epochs: 4}\n"
+    )
+    (conf / "scheduler" / "my_linear.yaml").write_text("name: linear\nwarmup: 1ep\n")
+    out = ok(confsched_cli("show", "--config-dir", "my_conf", "--config-name", "my_run", cwd=tmp_path))
+    assert "total steps: 156" in out
+    assert "warmup steps: 39  (scheduler.warmup: 1ep)" in out
+    # flags and overrides in any order, as Hydra 1.4 allows
+    args = ["scheduler.warmup=2", "--cfg", "job", "optimizer.lr=0.5", "-cd", "my_conf", "-cn", "my_run"]
+    cfg = ok(confsched_cli("plot", *args, cwd=tmp_path))
+    assert "name: sgd\n  lr: 0.5\n" in cfg
+    assert "name: linear\n  warmup: 2\n" in cfg
+    info = ok(confsched_cli("show", "--info", "searchpath", "-cd", "my_conf", cwd=tmp_path))
+    assert info.index(str(conf)) < info.index(str(confsched.loading.shipped_config_dir()))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["my_conf"]
+
+
+def test_tab_completion_covers_subcommands_groups_and_keys(tmp_path):
+    env = dict(os.environ, COMP_LINE="confsched plot scheduler=cos")
+    choices = ok(confsched_cli("-sc", "query=bash", cwd=tmp_path, env=env)).split()
+    assert "scheduler=cosine" in choices
+    assert "scheduler=cosine_with_restarts" in choices
+    env["COMP_LINE"] = "confsched pl"
+    assert ok(confsched_cli("-sc", "query=bash", cwd=tmp_path, env=env)).split() == ["plot"]
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (
+            ["show", "scheduler.warmpu=5"],
+            "error: scheduler.warmpu: unknown key 'warmpu'; did you mean 'warmup'?",
+        ),
+        (["plot", "scheduler=cosin"], "error: scheduler: unknown option 'cosin'; did you mean 'cosine'?"),
+        (["show", "optimizer=adamww"], "error: optimizer: unknown option 'adamww'; did you mean 'adamw'?"),
+        (["plot", "-m", "scheduler=linear,cosin"], "did you mean 'cosine'?"),
+        (["plot", "-m", "scheduler=linear,cosine", "scheduler.warmup=10,3000"], "3000 steps exceeds the run"),
+        (["plto"], "error: unknown command 'plto'; did you mean 'plot'?"),
+        (["show", "-m", "--cfg", "job"], "error: give only one of -m/--multirun, --cfg"),
+    ],
+)
+def test_bad_input_is_one_error_line_and_exit_code_2_before_anything_runs(tmp_path, args, fragment):
+    result = confsched_cli(*args, cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1
+    assert result.stderr.startswith("error: ")
+    assert fragment in result.stderr
+    assert result.stdout == ""
+    assert list(tmp_path.iterdir()) == []  # no job ran: no outputs/ or multirun/ dir

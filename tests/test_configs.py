@@ -1,0 +1,105 @@
+"""The shipped config tree: one file per registry entry, and every file composes and validates."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+from hydra.core.global_hydra import GlobalHydra
+
+import confsched
+from confsched.loading import compose_config, shipped_config_dir
+
+CONF = shipped_config_dir()
+
+
+@pytest.fixture(autouse=True)
+def clean_hydra() -> Iterator[None]:
+    """Each test starts and ends without Hydra's global state (hydra-zen's habit)."""
+    GlobalHydra.instance().clear()
+    yield
+    GlobalHydra.instance().clear()
+
+
+def _options(group: str) -> list[str]:
+    return sorted(p.stem for p in (CONF / group).glob("*.yaml"))
+
+
+def test_the_shipped_tree_is_the_checkout_conf_dir():
+    assert Path(__file__).resolve().parents[1] / "conf" == CONF
+
+
+def test_one_scheduler_file_per_family_named_as_the_family():
+    assert _options("scheduler") == sorted(confsched.FAMILIES)
+    for name in confsched.FAMILIES:
+        assert yaml.safe_load((CONF / "scheduler" / f"{name}.yaml").read_text())["name"] == name
+
+
+def test_one_optimizer_file_per_allowed_optimizer():
+    assert _options("optimizer") == sorted(confsched.OPTIMIZERS)
+    for name in confsched.OPTIMIZERS:
+        assert yaml.safe_load((CONF / "optimizer" / f"{name}.yaml").read_text())["name"] == name
+
+
+@pytest.mark.parametrize("family", _options("scheduler"))
+def test_every_family_file_has_warmup_so_a_sweep_can_override_it(family):
+    """`-m scheduler=linear,cosine scheduler.warmup=5%,10%` needs the key in every option."""
+    assert "warmup" in yaml.safe_load((CONF / "scheduler" / f"{family}.yaml").read_text())
+
+
+@pytest.mark.parametrize(
+    ("group", "option"),
+    [(group, option) for group in ("optimizer", "scheduler", "data") for option in _options(group)],
+)
+def test_every_group_option_composes_and_validates(group, option):
+    spec = confsched.compose([f"{group}={option}"])
+    assert spec.total_steps > 0
+    section = getattr(spec, group)
+    if group != "data":
+        assert section.name == option
+
+
+EXPERIMENTS = {
+    # name: (family, optimizer, total steps, warmup steps, groups)
+    "bert_finetune": ("linear", "adamw", 36816, 2209, ("default", "classifier")),
+    "llm_wsd": ("warmup_stable_decay", "adamw", 20000, 2000, ("default",)),
+    "resnet_imagenet": ("cosine", "sgd", 56250, 3125, ("default",)),
+}
+
+
+def test_the_experiment_table_lists_every_preset():
+    assert sorted(EXPERIMENTS) == _options("experiment")
+
+
+@pytest.mark.parametrize("name", sorted(EXPERIMENTS))
+def test_every_experiment_composes_to_its_documented_figures(name):
+    family, optimizer, total, warmup, groups = EXPERIMENTS[name]
+    spec = confsched.compose([f"+experiment={name}"])
+    assert (spec.scheduler.name, spec.optimizer.name) == (family, optimizer)
+    assert (spec.total_steps, spec.warmup_steps, spec.group_names) == (total, warmup, groups)
+
+
+@pytest.mark.parametrize("name", sorted(EXPERIMENTS))
+def test_every_experiment_is_global_and_states_its_command(name):
+    text = (CONF / "experiment" / f"{name}.yaml").read_text()
+    assert text.startswith("# @package _global_\n")
+    assert f"confsched plot +experiment={name}" in text
+
+
+def test_an_experiment_still_takes_overrides_after_it():
+    spec = confsched.compose(["+experiment=bert_finetune", "scheduler=cosine", "training.epochs=2"])
+    assert (spec.scheduler.name, spec.total_steps, spec.warmup_steps) == ("cosine", 24544, 1473)
+
+
+def test_the_help_template_composes():
+    config = compose_config(["hydra/help=confsched"])
+    assert set(config) == {"optimizer", "scheduler", "data", "training"}
+
+
+def test_every_yaml_file_under_conf_is_covered_by_a_test_above():
+    covered = {"config.yaml", "hydra/help/confsched.yaml"}
+    for group in ("optimizer", "scheduler", "data", "experiment"):
+        covered |= {f"{group}/{option}.yaml" for option in _options(group)}
+    assert {str(p.relative_to(CONF)) for p in CONF.rglob("*.yaml")} == covered

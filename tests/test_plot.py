@@ -1,0 +1,60 @@
+"""plot.py: the CSV is exact, the figures are written, the title states the run."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import confsched
+from confsched.plot import Curve, plot_overlay, plot_schedule, read_csv, schedule_title, write_csv
+
+
+@pytest.fixture
+def two_groups(make_spec):
+    return make_spec(
+        optimizer={"name": "adamw", "lr": 1e-3, "groups": [{"name": "head", "params": ["h.*"], "lr": 3e-3}]},
+        scheduler={"name": "warmup_stable_decay", "warmup": "6%", "decay": "20%"},
+    )
+
+
+def test_the_csv_holds_every_step_of_every_group_exactly(two_groups, tmp_path):
+    path = write_csv(two_groups, tmp_path / "lr.csv")
+    assert path.read_text().splitlines()[:2] == ["step,default,head", "0,0.0,0.0"]
+    names, values = read_csv(path)
+    assert names == ["default", "head"]
+    assert values.shape == (1950, 2)
+    assert np.array_equal(values, confsched.lr_curve(two_groups))
+
+
+def test_a_metric_driven_family_writes_its_held_base_lr(make_spec, tmp_path):
+    spec = make_spec(scheduler={"name": "reduce_lr_on_plateau"})
+    _, values = read_csv(write_csv(spec, tmp_path / "lr.csv"))
+    assert np.array_equal(values, np.full((1950, 1), 1e-3))
+
+
+@pytest.mark.parametrize(
+    ("training", "title"),
+    [
+        ({"epochs": 50}, "cosine · adamw · 1950 steps (50 epochs × 39) · warmup 100 steps"),
+        ({"epochs": 50, "max_steps": 500}, "cosine · adamw · 500 steps (max_steps) · warmup 100 steps"),
+    ],
+)
+def test_the_title_states_family_optimizer_and_step_arithmetic(make_spec, training, title):
+    assert schedule_title(make_spec(training=training)) == title
+
+
+def test_the_title_says_when_there_is_no_warmup(make_spec):
+    assert schedule_title(make_spec(scheduler={"name": "linear"})).endswith("· no warmup")
+
+
+@pytest.mark.parametrize("family", ["cosine", "reduce_lr_on_plateau"])
+def test_plot_schedule_writes_a_png(make_spec, tmp_path, family):
+    warmup = 100 if family == "cosine" else 0
+    path = plot_schedule(make_spec(scheduler={"name": family, "warmup": warmup}), tmp_path / "lr.png")
+    assert path.read_bytes().startswith(b"\x89PNG")
+
+
+def test_plot_overlay_takes_curves_of_different_lengths(tmp_path):
+    curves = [Curve("a", np.linspace(1, 0, 50)), Curve("b", np.linspace(1, 0, 80), "--", "C0")]
+    path = plot_overlay(curves, tmp_path / "o.png", "two", gap=(10, 0.8, 0.88, "gap"), layered=True)
+    assert path.read_bytes().startswith(b"\x89PNG")
