@@ -1,0 +1,181 @@
+"""The framework integrations, each run for real on CPU for a few steps.
+
+In every framework the LR of every group at every optimizer step must equal ``lr_curve`` row by
+row, and the optimizer must step exactly ``spec.total_steps`` times. Each framework is optional:
+its tests skip when it is not installed (``pip install -e ".[dev,lightning,hf,tensorboard]"``).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+
+import confsched
+from confsched.errors import PlanMismatchError
+from confsched.integrations import dataloader_kwargs
+from confsched.integrations.logging import LRLogger, group_lrs
+
+
+def make_spec(
+    *,
+    dataset_size: int,
+    batch_size: int,
+    accum: int = 1,
+    epochs: int | None = 2,
+    max_steps: int | None = None,
+    drop_last: bool = False,
+    scheduler: dict[str, Any] | None = None,
+) -> confsched.Spec:
+    """SGD over a body and a head at half the LR; linear decay after 2 warmup steps by default."""
+    return confsched.validate(
+        {
+            "optimizer": {
+                "name": "sgd",
+                "lr": 0.1,
+                "groups": [{"name": "head", "params": ["*head.*"], "lr_scale": 0.5}],
+            },
+            "scheduler": scheduler or {"name": "linear", "warmup": 2},
+            "data": {"dataset_size": dataset_size, "batch_size": batch_size, "drop_last": drop_last},
+            "training": {"epochs": epochs, "max_steps": max_steps, "grad_accum_steps": accum},
+        }
+    )
+
+
+class TinyNet(nn.Module):
+    """Two linear layers: ``body.*`` in the default group, ``head.*`` in the group ``head``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        self.body = nn.Linear(3, 4)
+        self.head = nn.Linear(4, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(torch.relu(self.body(x)))
+
+
+def tensors(n: int) -> TensorDataset:
+    generator = torch.Generator().manual_seed(1)
+    return TensorDataset(torch.randn(n, 3, generator=generator), torch.randn(n, 1, generator=generator))
+
+
+def lrs(optimizer: torch.optim.Optimizer) -> list[float]:
+    return [float(group["lr"]) for group in optimizer.param_groups]
+
+
+def expected(spec: confsched.Spec) -> list[list[float]]:
+    return confsched.lr_curve(spec).tolist()
+
+
+# (dataset_size, batch_size, accum, epochs, max_steps, drop_last) -> steps per epoch, total
+RUNS = {
+    "plain": (10, 4, 1, 2, None, False),  # 3 batches, 3 steps/epoch, 6 steps
+    "accum-partial": (10, 2, 2, 2, None, False),  # 5 batches, ceil(5/2) = 3 steps/epoch, 6 steps
+    "max-steps": (10, 2, 2, None, 7, False),  # 3 steps/epoch, stops 1 step into the 3rd epoch
+    "drop-last": (22, 4, 2, 2, None, True),  # floor(22/4) = 5 batches, 3 steps/epoch, 6 steps
+}
+
+
+def run_spec(name: str) -> confsched.Spec:
+    n, b, a, e, m, d = RUNS[name]
+    return make_spec(dataset_size=n, batch_size=b, accum=a, epochs=e, max_steps=m, drop_last=d)
+
+
+# ---- shared pieces ------------------------------------------------------------------------------
+
+
+def test_dataloader_kwargs_yield_the_planned_batches():
+    spec = run_spec("drop-last")
+    loader = DataLoader(tensors(spec.data.dataset_size), **dataloader_kwargs(spec))
+    assert len(loader) == spec.plan.batches_per_epoch == 5
+
+
+def test_plan_mismatch_error_is_one_line_with_a_config_path():
+    assert issubclass(PlanMismatchError, confsched.ConfschedError)
+    error = PlanMismatchError("training.grad_accum_steps", "4 in the spec, but X is 2")
+    assert str(error) == "training.grad_accum_steps: 4 in the spec, but X is 2"
+    assert confsched.render(error) == "error: " + str(error)
+
+
+# ---- logging -------------------------------------------------------------------------------------
+
+
+class ScalarRecorder:
+    """Stands in for a TensorBoard SummaryWriter."""
+
+    def __init__(self) -> None:
+        self.scalars: list[tuple[str, float, int]] = []
+
+    def add_scalar(self, tag: str, scalar_value: float, global_step: int) -> None:
+        self.scalars.append((tag, scalar_value, global_step))
+
+    def rows(self) -> list[list[float]]:
+        by_step: dict[int, list[float]] = {}
+        for _, value, step in self.scalars:
+            by_step.setdefault(step, []).append(value)
+        return [by_step[step] for step in sorted(by_step)]
+
+
+def test_lr_logger_logs_every_group_per_step_to_python_logging_and_a_writer(caplog):
+    data = run_spec("plain").to_config()
+    data["optimizer"]["no_decay"] = ["*.bias"]
+    spec = confsched.validate(data)
+    optimizer, scheduler = confsched.build(spec, TinyNet())
+    assert len(optimizer.param_groups) == 4  # default, default.no_decay, head, head.no_decay
+    writer = ScalarRecorder()
+    lr_logger = LRLogger(writer=writer)
+    with caplog.at_level(logging.INFO, logger="confsched.lr"):
+        for step in range(spec.total_steps):
+            assert list(lr_logger(optimizer, step)) == ["default", "head"]
+            optimizer.step()
+            scheduler.step()
+    assert writer.rows() == expected(spec)
+    assert {tag for tag, _, _ in writer.scalars} == {"lr/default", "lr/head"}
+    lines = [record.getMessage() for record in caplog.records if record.name == "confsched.lr"]
+    assert len(lines) == spec.total_steps
+    assert lines[3] == "step 3: lr default=0.075 head=0.0375"  # linear: (6 - 3) / (6 - 2) = 0.75
+
+
+def test_lr_logger_every_n_steps_and_foreign_optimizers(caplog):
+    optimizer = torch.optim.SGD([{"params": [nn.Parameter(torch.zeros(1))], "lr": torch.tensor(0.5)}], lr=1.0)
+    lr_logger = LRLogger(every_n_steps=2, prefix="learning_rate")
+    with caplog.at_level(logging.INFO, logger="confsched.lr"):
+        for step in range(4):
+            assert lr_logger(optimizer, step) == {"0": 0.5}
+    assert [r.getMessage() for r in caplog.records] == [
+        "step 0: learning_rate 0=0.5",
+        "step 2: learning_rate 0=0.5",
+    ]
+    assert group_lrs(optimizer) == {"0": 0.5}
+    with pytest.raises(ValueError, match="every_n_steps"):
+        LRLogger(every_n_steps=0)
+
+
+def test_lr_logger_writes_tensorboard_events(tmp_path):
+    pytest.importorskip("tensorboard")
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    from torch.utils.tensorboard import SummaryWriter
+
+    spec = run_spec("plain")
+    optimizer, scheduler = confsched.build(spec, TinyNet())
+    writer = SummaryWriter(str(tmp_path))
+    lr_logger = LRLogger(writer=writer)
+    for step in range(spec.total_steps):
+        lr_logger(optimizer, step)
+        optimizer.step()
+        scheduler.step()
+    writer.close()
+    events = EventAccumulator(str(tmp_path))
+    events.Reload()
+    assert sorted(events.Tags()["scalars"]) == ["lr/default", "lr/head"]
+    curve = confsched.lr_curve(spec)
+    for column, name in enumerate(spec.group_names):
+        scalars = events.Scalars(f"lr/{name}")
+        assert [s.step for s in scalars] == list(range(spec.total_steps))
+        assert np.allclose([s.value for s in scalars], curve[:, column], rtol=1e-6)  # stored as float32
