@@ -179,3 +179,127 @@ def test_lr_logger_writes_tensorboard_events(tmp_path):
         scalars = events.Scalars(f"lr/{name}")
         assert [s.step for s in scalars] == list(range(spec.total_steps))
         assert np.allclose([s.value for s in scalars], curve[:, column], rtol=1e-6)  # stored as float32
+
+
+# ---- Lightning -----------------------------------------------------------------------------------
+
+# Lightning 2.6 builds torch's deprecated pytree LeafSpec (torch >= 2.10 warns); nothing else is let through.
+lightning_warnings = pytest.mark.filterwarnings(
+    "ignore:`isinstance.treespec, LeafSpec.` is deprecated:FutureWarning"
+)
+
+PLATEAU = {"name": "reduce_lr_on_plateau", "mode": "min", "factor": 0.5, "patience": 0}
+PLATEAU_SCORES = [1.0, 0.5, 0.6, 0.7, 0.4]  # min: better, better, worse (halve), worse (halve), better
+
+
+def lightning_fit(spec: confsched.Spec, **trainer_overrides: Any) -> Any:
+    """Fit a LightningModule whose ``configure_optimizers`` is the helper; return trainer and module."""
+    pl = pytest.importorskip("lightning.pytorch")
+    from confsched.integrations import lightning as cs_lightning
+
+    metric_driven = spec.family.driven_by == "metric"
+
+    class Module(pl.LightningModule):
+        def __init__(self) -> None:
+            super().__init__()
+            self.net = TinyNet()
+            self.seen: list[list[float]] = []
+            self.epoch_start_lrs: list[list[float]] = []
+
+        def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
+            x, y = batch
+            if metric_driven:  # a fixed metric sequence: one value per epoch
+                self.log("score", PLATEAU_SCORES[self.current_epoch], on_step=False, on_epoch=True)
+            return nn.functional.mse_loss(self.net(x), y)
+
+        def configure_optimizers(self) -> dict[str, Any]:
+            return cs_lightning.configure_optimizers(spec, self, monitor="score")
+
+        def on_train_epoch_start(self) -> None:
+            self.epoch_start_lrs.append(lrs(self.trainer.optimizers[0]))
+
+        def on_before_optimizer_step(self, optimizer: torch.optim.Optimizer) -> None:
+            self.seen.append(lrs(optimizer))
+
+    kwargs = {
+        "accelerator": "cpu",
+        "devices": 1,
+        "logger": False,
+        "enable_checkpointing": False,
+        "enable_progress_bar": False,
+        "enable_model_summary": False,
+        **cs_lightning.trainer_kwargs(spec),
+        **trainer_overrides,
+    }
+    trainer = pl.Trainer(**kwargs)
+    module = Module()
+    trainer.fit(module, DataLoader(tensors(spec.data.dataset_size), **dataloader_kwargs(spec)))
+    return trainer, module
+
+
+@lightning_warnings
+@pytest.mark.parametrize("run", ["plain", "accum-partial", "max-steps"])
+def test_lightning_steps_follow_lr_curve(run):
+    spec = run_spec(run)
+    trainer, module = lightning_fit(spec)
+    assert module.seen == expected(spec)
+    assert trainer.global_step == spec.total_steps
+    scheduler = trainer.lr_scheduler_configs[0].scheduler
+    assert scheduler.last_epoch == spec.total_steps
+
+
+@lightning_warnings
+def test_lightning_metric_driven_family_steps_once_per_epoch_with_the_monitor():
+    spec = make_spec(dataset_size=6, batch_size=3, epochs=5, scheduler=PLATEAU)
+    trainer, module = lightning_fit(spec)
+    config = trainer.lr_scheduler_configs[0]
+    assert (config.interval, config.monitor, config.reduce_on_plateau) == ("epoch", "score", True)
+    curve = confsched.lr_curve(spec, metrics=PLATEAU_SCORES).tolist()
+    assert module.epoch_start_lrs == curve[:5]
+    assert lrs(trainer.optimizers[0]) == curve[5]
+    assert curve[5] == [0.025, 0.0125]
+
+
+@lightning_warnings
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (
+            {"max_epochs": 3},
+            "training: Lightning (Trainer.estimated_stepping_batches) runs 9 optimizer steps, "
+            "the spec plans 6 (batches per epoch = ceil(10 / 4) = 3; steps per epoch = ceil(3 / 1) = 3; "
+            "total = 2 epochs x 3 = 6)",
+        ),
+        ({"accumulate_grad_batches": 2}, "training.grad_accum_steps: 1 in the spec, but Trainer.acc"),
+        ({"limit_train_batches": 2}, "data: Lightning's train DataLoader yields 2 batches per epoch"),
+    ],
+)
+def test_lightning_refuses_a_trainer_that_runs_another_plan(overrides, message):
+    with pytest.raises(PlanMismatchError) as caught:
+        lightning_fit(run_spec("plain"), **overrides)
+    assert str(caught.value).startswith(message)
+    assert "\n" not in str(caught.value)
+
+
+def test_lightning_dict_shape_and_interval_rules():
+    from confsched.integrations import lightning as cs_lightning
+
+    spec = run_spec("plain")
+    config = cs_lightning.configure_optimizers(spec, TinyNet())
+    assert set(config) == {"optimizer", "lr_scheduler"}
+    assert {k: v for k, v in config["lr_scheduler"].items() if k != "scheduler"} == {
+        "interval": "step",
+        "frequency": 1,
+    }
+    assert isinstance(config["lr_scheduler"]["scheduler"], confsched.ScheduledLR)
+    with pytest.raises(PlanMismatchError, match=r"^scheduler\.name: linear counts optimizer steps"):
+        cs_lightning.configure_optimizers(spec, TinyNet(), interval="epoch")
+    plateau = cs_lightning.configure_optimizers(
+        make_spec(dataset_size=6, batch_size=3, scheduler=PLATEAU), TinyNet()
+    )
+    assert plateau["lr_scheduler"]["monitor"] == "val_loss"
+    assert cs_lightning.trainer_kwargs(run_spec("max-steps")) == {
+        "max_epochs": -1,
+        "max_steps": 7,
+        "accumulate_grad_batches": 2,
+    }
