@@ -303,3 +303,143 @@ def test_lightning_dict_shape_and_interval_rules():
         "max_steps": 7,
         "accumulate_grad_batches": 2,
     }
+
+
+# ---- Hugging Face Trainer ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def fresh_accelerate_state():
+    """Accelerate keeps process-wide singletons; start and leave each test with none."""
+    state = pytest.importorskip("accelerate.state")
+    state.AcceleratorState._reset_state(True)
+    state.GradientState._reset_state()
+    yield
+    state.AcceleratorState._reset_state(True)
+    state.GradientState._reset_state()
+
+
+class TinyRegressor(TinyNet):
+    """The Trainer's model protocol: keyword inputs in, ``{"loss": ...}`` out."""
+
+    def forward(self, x: torch.Tensor, labels: torch.Tensor) -> dict[str, torch.Tensor]:  # type: ignore[override]
+        return {"loss": nn.functional.mse_loss(super().forward(x), labels)}
+
+
+def records(n: int) -> list[dict[str, torch.Tensor]]:
+    dataset = tensors(n)
+    return [{"x": x, "labels": y} for x, y in dataset]
+
+
+def hf_trainer(spec: confsched.Spec, tmp_path: Any, callbacks: list[Any], **overrides: Any) -> Any:
+    transformers = pytest.importorskip("transformers")
+    from confsched.integrations import transformers as cs_hf
+
+    model = TinyRegressor()
+    optimizer, scheduler = confsched.build(spec, model)
+    args = transformers.TrainingArguments(
+        output_dir=str(tmp_path),
+        use_cpu=True,
+        report_to="none",
+        save_strategy="no",
+        logging_strategy="no",
+        disable_tqdm=True,
+        seed=0,
+        **{**cs_hf.training_arguments_kwargs(spec), **overrides},
+    )
+    return transformers.Trainer(
+        model=model,
+        args=args,
+        train_dataset=records(spec.data.dataset_size),
+        optimizers=(optimizer, scheduler),
+        callbacks=callbacks,
+    )
+
+
+@pytest.mark.usefixtures("fresh_accelerate_state")
+@pytest.mark.parametrize(
+    ("run", "batches"),
+    [("plain", 3), ("accum-partial", 5), ("max-steps", 5), ("drop-last", 5)],
+)
+def test_hf_trainer_steps_follow_lr_curve(tmp_path, run, batches):
+    transformers = pytest.importorskip("transformers")
+    from confsched.integrations import transformers as cs_hf
+
+    class Recorder(transformers.TrainerCallback):
+        def __init__(self) -> None:
+            self.seen: list[list[float]] = []
+
+        def on_optimizer_step(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            self.seen.append(lrs(kwargs["optimizer"]))
+
+    recorder, writer = Recorder(), ScalarRecorder()
+    spec = run_spec(run)
+    trainer = hf_trainer(spec, tmp_path, [recorder, cs_hf.LRLoggingCallback(LRLogger(writer=writer))])
+    cs_hf.check_trainer(spec, trainer)
+    assert cs_hf.trainer_total_steps(trainer) == (batches, spec.total_steps)
+    # the Trainer's own arithmetic (this transformers release) plans the same total
+    args, loader = trainer.args, trainer.get_train_dataloader()
+    assert trainer.set_initial_training_values(args, loader)[-1] == spec.total_steps
+    trainer.train()
+    assert recorder.seen == expected(spec)
+    assert writer.rows() == expected(spec)
+    assert trainer.state.global_step == spec.total_steps
+    assert trainer.lr_scheduler.last_epoch == spec.total_steps
+
+
+@pytest.mark.usefixtures("fresh_accelerate_state")
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (
+            {"gradient_accumulation_steps": 1},
+            "training.grad_accum_steps: 2 in the spec, but "
+            "TrainingArguments.gradient_accumulation_steps is 1",
+        ),
+        (
+            {"num_train_epochs": 3},
+            "training: the Trainer runs 9 optimizer steps, the spec plans 6 (batches per epoch = "
+            "ceil(10 / 2) = 5; steps per epoch = ceil(5 / 2) = 3; total = 2 epochs x 3 = 6)",
+        ),
+        (
+            {"dataloader_drop_last": True},
+            "data.drop_last: False in the spec, but TrainingArguments.dataloader",
+        ),
+    ],
+)
+def test_hf_check_trainer_refuses_another_plan(tmp_path, overrides, message):
+    from confsched.integrations import transformers as cs_hf
+
+    spec = run_spec("accum-partial")
+    trainer = hf_trainer(spec, tmp_path, [], **overrides)
+    with pytest.raises(PlanMismatchError) as caught:
+        cs_hf.check_trainer(spec, trainer)
+    assert str(caught.value).startswith(message)
+
+
+@pytest.mark.usefixtures("fresh_accelerate_state")
+def test_hf_metric_driven_family_needs_evaluation(tmp_path):
+    from confsched.integrations import transformers as cs_hf
+
+    spec = make_spec(dataset_size=6, batch_size=3, scheduler=PLATEAU)
+    kwargs = cs_hf.training_arguments_kwargs(spec, metric="loss")
+    assert (kwargs["eval_strategy"], kwargs["metric_for_best_model"]) == ("epoch", "loss")
+    trainer = hf_trainer(spec, tmp_path, [], eval_strategy="no")
+    with pytest.raises(
+        PlanMismatchError, match=r"^scheduler\.name: reduce_lr_on_plateau is stepped by the Trainer"
+    ):
+        cs_hf.check_trainer(spec, trainer)
+
+
+def test_hf_training_arguments_kwargs():
+    pytest.importorskip("transformers")
+    from confsched.integrations import transformers as cs_hf
+
+    assert cs_hf.training_arguments_kwargs(run_spec("drop-last")) == {
+        "per_device_train_batch_size": 4,
+        "gradient_accumulation_steps": 2,
+        "dataloader_drop_last": True,
+        "num_train_epochs": 2,
+        "max_steps": -1,
+    }
+    assert cs_hf.training_arguments_kwargs(run_spec("max-steps"))["max_steps"] == 7
