@@ -8,13 +8,15 @@ its tests skip when it is not installed (``pip install -e ".[dev,lightning,hf,te
 from __future__ import annotations
 
 import logging
+import math
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
 import pytest
 import torch
 from torch import nn
-from torch.utils.data import DataLoader, TensorDataset
+from torch.utils.data import BatchSampler, DataLoader, SequentialSampler, TensorDataset
 
 import confsched
 from confsched.errors import PlanMismatchError
@@ -443,3 +445,138 @@ def test_hf_training_arguments_kwargs():
         "max_steps": -1,
     }
     assert cs_hf.training_arguments_kwargs(run_spec("max-steps"))["max_steps"] == 7
+
+
+# ---- Accelerate ----------------------------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("fresh_accelerate_state")
+@pytest.mark.parametrize("run", ["plain", "accum-partial", "drop-last"])
+def test_accelerate_loop_steps_follow_lr_curve(run):
+    accelerate = pytest.importorskip("accelerate")
+    from confsched.integrations import accelerate as cs_accelerate
+
+    spec = run_spec(run)
+    accelerator = accelerate.Accelerator(cpu=True, **cs_accelerate.accelerator_kwargs(spec))
+    model = TinyNet()
+    optimizer, scheduler = confsched.build(spec, model)
+    loader = DataLoader(tensors(spec.data.dataset_size), **dataloader_kwargs(spec))
+    model, optimizer, loader, prepared = cs_accelerate.prepare(
+        accelerator, spec, model, optimizer, loader, scheduler
+    )
+    seen = []
+    for _ in range(spec.training.epochs or 0):
+        for x, y in loader:
+            with accelerator.accumulate(model):
+                accelerator.backward(nn.functional.mse_loss(model(x), y))
+                if accelerator.sync_gradients:
+                    seen.append(lrs(optimizer))
+                optimizer.step()
+                prepared.step()
+                optimizer.zero_grad()
+    assert seen == expected(spec)
+    assert scheduler.last_epoch == spec.total_steps
+
+
+@pytest.mark.usefixtures("fresh_accelerate_state")
+def test_accelerate_multiplication_pitfall_and_how_prepare_avoids_it(monkeypatch):
+    """With N processes Accelerate steps a prepared scheduler N times per optimizer step (and
+    stops at a ``total_steps`` attribute); ``prepare`` steps a confsched scheduler once. One CPU
+    process stands in for two by telling the scheduler wrapper there are two."""
+    accelerate = pytest.importorskip("accelerate")
+    from confsched.integrations import accelerate as cs_accelerate
+
+    spec = run_spec("plain")  # 6 steps
+    accelerator = accelerate.Accelerator(cpu=True)
+    two_processes = SimpleNamespace(num_processes=2)
+    monkeypatch.setattr(accelerate.scheduler, "AcceleratorState", lambda: two_processes)
+
+    def run(prepare: Any) -> list[list[float]]:
+        optimizer, scheduler = confsched.build(spec, TinyNet())
+        optimizer, scheduler = prepare(optimizer, scheduler)
+        seen = []
+        for _ in range(spec.total_steps):
+            seen.append(lrs(optimizer))
+            optimizer.step()
+            scheduler.step()
+        return seen
+
+    plain = run(accelerator.prepare)
+    # steps 0, 2, 4 of the schedule, then stuck at its end (step 6) with no overrun warning
+    stuck = confsched.lr_curve(spec, np.minimum(2 * np.arange(spec.total_steps), spec.total_steps))
+    assert plain == stuck.tolist()
+    assert run(lambda *objects: cs_accelerate.prepare(accelerator, spec, *objects)) == expected(spec)
+
+
+@pytest.mark.usefixtures("fresh_accelerate_state")
+@pytest.mark.parametrize(
+    ("accelerator_kwargs", "batch_size", "message"),
+    [
+        (
+            {"gradient_accumulation_steps": 1},
+            2,
+            "training.grad_accum_steps: 2 in the spec, but Accelerator.gradient_accumulation_steps is 1",
+        ),
+        (
+            {"gradient_accumulation_steps": 2},
+            3,
+            "data: the prepared training DataLoader yields 4 batches per epoch on each process, the spec "
+            "plans 5",
+        ),
+    ],
+)
+def test_accelerate_prepare_refuses_another_plan(accelerator_kwargs, batch_size, message):
+    accelerate = pytest.importorskip("accelerate")
+    from confsched.integrations import accelerate as cs_accelerate
+
+    spec = run_spec("accum-partial")
+    accelerator = accelerate.Accelerator(cpu=True, **accelerator_kwargs)
+    model = TinyNet()
+    optimizer, scheduler = confsched.build(spec, model)
+    loader = DataLoader(tensors(spec.data.dataset_size), batch_size=batch_size)
+    with pytest.raises(PlanMismatchError) as caught:
+        cs_accelerate.prepare(accelerator, spec, model, optimizer, loader, scheduler)
+    assert str(caught.value).startswith(message)
+
+
+def spec_batches(n: int, b: int, w: int, drop_last: bool) -> int:
+    """The spec's batches per epoch on each rank (0 where the spec refuses the run)."""
+    try:
+        plan = confsched.plan_steps(
+            dataset_size=n,
+            batch_size=b,
+            drop_last=drop_last,
+            world_size=w,
+            grad_accum_steps=1,
+            epochs=1,
+            max_steps=None,
+        )
+    except confsched.SpecError:
+        return 0
+    return plan.batches_per_epoch
+
+
+def test_accelerate_shards_whole_batches_unlike_distributed_sampler():
+    """Accelerate's per-process batches vs the spec's (a DistributedSampler per rank): equal
+    without drop_last, ``floor(floor(N / B) / W)`` vs ``floor(ceil(N / W) / B)`` with it."""
+    data_loader = pytest.importorskip("accelerate.data_loader")
+    differ = []
+    for n in range(1, 40):
+        for b in (1, 2, 3, 4, 8):
+            for w in (2, 3, 4):
+                for drop_last in (False, True):
+                    batches = BatchSampler(SequentialSampler(range(n)), b, drop_last)
+                    per_process = {
+                        len(data_loader.BatchSamplerShard(batches, w, rank, even_batches=True))
+                        for rank in range(w)
+                    }
+                    assert len(per_process) == 1
+                    theirs, ours = per_process.pop(), spec_batches(n, b, w, drop_last)
+                    if not drop_last:
+                        assert theirs == ours == math.ceil(n / (b * w))
+                        continue
+                    assert theirs == n // b // w
+                    if theirs != ours:
+                        differ.append((n, b, w))
+    assert (11, 2, 2) in differ  # 2 batches per process for Accelerate, 3 for the spec
+    assert len(differ) > 100
