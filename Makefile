@@ -1,9 +1,9 @@
 # One command surface. `make install` once, then the others.
 PY ?= python
 
-install:  ## CPU torch first (a bare range would pull a CUDA build), then confsched with dev extras
+install:  ## CPU torch first (a bare range would pull a CUDA build), then confsched with dev + framework extras
 	$(PY) -m pip install torch==2.13.0
-	$(PY) -m pip install -e ".[dev]"
+	$(PY) -m pip install -e ".[dev,lightning,hf]"
 
 lint:
 	ruff check confsched tests benchmarks
