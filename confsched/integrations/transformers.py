@@ -135,15 +135,18 @@ def check_trainer(spec: Spec, trainer: Trainer) -> None:
     batches, total = trainer_total_steps(trainer)
     if batches is not None:
         expect_batches(spec, batches, "the Trainer's train DataLoader")
-    hint = "" if _rounds_up_last_accumulation() else "transformers < 4.52 drops the last partial accumulation"
+    hint = (
+        "" if _rounds_up_last_accumulation() else "transformers < 4.52 counts floor(batches / accumulation)"
+    )
     expect_total(spec, total, "the Trainer", hint=hint)
 
 
 def _metric_error(spec: Spec, args: TrainingArguments) -> PlanMismatchError:
+    strategy = getattr(args.eval_strategy, "value", args.eval_strategy)
     return PlanMismatchError(
         "scheduler.name",
         f"{spec.scheduler.name} is stepped by the Trainer after each evaluation with "
-        f"metric_for_best_model, but eval_strategy is {str(args.eval_strategy)!r} and "
+        f"metric_for_best_model, but eval_strategy is {strategy!r} and "
         f"metric_for_best_model is {args.metric_for_best_model!r} ({_HINT})",
     )
 
