@@ -18,6 +18,7 @@ __all__ = [
     "ConfigError",
     "ConfschedError",
     "GroupError",
+    "PlanMismatchError",
     "ResumeError",
     "SpecError",
     "did_you_mean",
@@ -66,6 +67,11 @@ class GroupError(ConfschedError):
 
 class ResumeError(ConfschedError):
     """A saved scheduler state does not belong to the spec it is being loaded into."""
+
+
+class PlanMismatchError(ConfschedError):
+    """A training framework is set up to run another loop than the spec plans (steps, batches,
+    gradient accumulation, processes): the schedule would end early or never finish."""
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
