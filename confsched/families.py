@@ -356,6 +356,12 @@ def _cosine_cycles(spec: s.CosineCyclesSpec, ctx: ScheduleContext) -> Schedule:
         if length == 0:
             raise SpecError("cycle_length", f"{spec.cycle_length} = 0 steps; a cycle needs at least one")
     floor = _min_lr_rate(spec, ctx)
+    if spec.cycle_decay > 1 and (spec.cycle_limit - 1) * math.log10(spec.cycle_decay) > 300:
+        raise SpecError(
+            "cycle_decay",
+            f"{spec.cycle_decay:g} over {spec.cycle_limit} cycles raises the peak above 1e300; "
+            "lower cycle_decay or cycle_limit",
+        )
     return ctx.after_warmup(
         CosineCycles(length, spec.cycle_mul, spec.cycle_decay, spec.cycle_limit, floor, spec.k_decay)
     )

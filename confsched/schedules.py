@@ -545,7 +545,7 @@ class CosineCycles:
             cycle = np.power(mul, i) * length
             t_c = np.maximum(0.0, t - (1 - np.power(mul, i)) / (1 - mul) * length)
         k = self.k_decay
-        peak = np.power(self.cycle_decay, i)
+        peak = np.power(self.cycle_decay, np.minimum(i, self.cycle_limit))  # past the limit: the floor
         wave = self.floor + 0.5 * (peak - self.floor) * (1 + np.cos(math.pi * t_c**k / cycle**k))
         return np.asarray(np.where(i < self.cycle_limit, wave, self.floor), dtype=np.float64)
 
