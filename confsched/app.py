@@ -42,6 +42,7 @@ from confsched.loading import (
     HYDRA_VERSION_BASE,
     compose_config,
     parse_overrides,
+    read_file,
     shipped_config_dir,
     to_data,
 )
@@ -250,8 +251,7 @@ def _file_source(word: str, stack: ExitStack) -> Source:
     else:
         file = Path(word).expanduser().resolve()
         directory = file.parent
-    if not file.is_file():
-        raise ConfigError("", f"no such config file: {word}")
+    read_file(file, word)  # what is wrong with the file as a whole is said as `load` says it
     return Source(directory, file.stem, word)
 
 

@@ -21,9 +21,10 @@ __all__ = ["build", "build_optimizer", "build_scheduler"]
 NamedParameters = nn.Module | Iterable[tuple[str, nn.Parameter]]
 
 
-def _named(model: NamedParameters) -> list[tuple[str, nn.Parameter]]:
-    pairs = model.named_parameters() if isinstance(model, nn.Module) else model
-    return [(name, p) for name, p in pairs if p.requires_grad]
+def _named(model: NamedParameters) -> tuple[list[tuple[str, nn.Parameter]], list[str]]:
+    """The trainable ``(name, parameter)`` pairs, and the names of the frozen ones."""
+    pairs = list(model.named_parameters() if isinstance(model, nn.Module) else model)
+    return [(name, p) for name, p in pairs if p.requires_grad], [n for n, p in pairs if not p.requires_grad]
 
 
 def build_optimizer(spec: Spec, model: NamedParameters) -> Optimizer:
@@ -32,9 +33,9 @@ def build_optimizer(spec: Spec, model: NamedParameters) -> Optimizer:
     Param groups follow :func:`confsched.groups.plan_groups`; each carries ``name`` (e.g. ``head``
     or ``head.no_decay``) and ``lr_group`` (``head``) keys besides torch's own.
     """
-    named = _named(model)
+    named, frozen = _named(model)
     by_name = dict(named)
-    plans = plan_groups(spec.optimizer, [name for name, _ in named])
+    plans = plan_groups(spec.optimizer, [name for name, _ in named], frozen)
     as_tensor = spec.optimizer.lr_as_tensor
     param_groups = [
         {

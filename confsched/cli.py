@@ -23,6 +23,7 @@ import yaml
 from confsched.app import Command, Job, run
 from confsched.curve import lr_curve
 from confsched.errors import ConfigError, ConfschedError, did_you_mean, render
+from confsched.loading import shown_path
 from confsched.spec.root import Spec
 
 __all__ = ["COMMANDS", "describe", "main", "usage"]
@@ -30,14 +31,6 @@ __all__ = ["COMMANDS", "describe", "main", "usage"]
 OVERLAY_PNG = "lr_schedule_overlay.png"
 SUMMARY_CSV = "sweep_summary.csv"
 LINE_STYLES = ("-", "--", "-.", ":")
-
-
-def _shown(path: Path) -> str:
-    """``path`` relative to the working directory when it lies below it."""
-    try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(path)
 
 
 def _say(job: Job, *lines: str) -> None:
@@ -99,7 +92,7 @@ def _plot(job: Job) -> None:
     spec = job.spec
     png = plot_schedule(spec, job.output_dir / "lr_schedule.png")
     csv = write_csv(spec, job.output_dir / "lr_schedule.csv")
-    _say(job, f"{schedule_title(spec)}", f"wrote {_shown(png)}", f"wrote {_shown(csv)}")
+    _say(job, f"{schedule_title(spec)}", f"wrote {shown_path(png)}", f"wrote {shown_path(csv)}")
 
 
 def _plot_sweep(sweep_dir: Path) -> None:
@@ -134,7 +127,7 @@ def _plot_sweep(sweep_dir: Path) -> None:
                 repr(float(lrs[-1])),
             ]
         )
-    title = f"{len(jobs)} runs of {_shown(sweep_dir)} (group '{names[0]}')"
+    title = f"{len(jobs)} runs of {shown_path(sweep_dir)} (group '{names[0]}')"
     png = plot_overlay(curves, sweep_dir / OVERLAY_PNG, title, layered=True)
     summary = sweep_dir / SUMMARY_CSV
     with summary.open("w", newline="") as file:
@@ -148,7 +141,7 @@ def _plot_sweep(sweep_dir: Path) -> None:
             for i, (cell, w) in enumerate(zip(row, widths, strict=True))
         ]
         lines.append("  " + "  ".join(cells))
-    print("\n".join([*lines, f"wrote {_shown(png)}", f"wrote {_shown(summary)}"]))
+    print("\n".join([*lines, f"wrote {shown_path(png)}", f"wrote {shown_path(summary)}"]))
 
 
 # ---- diff -----------------------------------------------------------------------------------
@@ -160,7 +153,7 @@ def _diff(job: Job) -> None:
     (new_label, new), *_ = job.others
     difference = diff_specs(job.spec, new)
     png = difference.plot(job.output_dir / "lr_diff.png", job.label, new_label)
-    _say(job, difference.render(job.label, new_label), f"wrote {_shown(png)}")
+    _say(job, difference.render(job.label, new_label), f"wrote {shown_path(png)}")
 
 
 # ---- the command table ----------------------------------------------------------------------

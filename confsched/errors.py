@@ -74,10 +74,40 @@ class PlanMismatchError(ConfschedError):
     gradient accumulation, processes): the schedule would end early or never finish."""
 
 
+_ALIASES: dict[str, str] = {
+    "warmup_steps": "warmup",
+    "num_warmup_steps": "warmup",
+    "warmup_ratio": "warmup",
+}
+"""Names users bring from transformers' ``TrainingArguments`` and ``get_*_schedule*`` functions ->
+confsched's key (suggested where that key is allowed)."""
+
+
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
-    """Return ``"; did you mean 'x'?"`` for the closest choice, or ``""`` when nothing is close."""
-    close = difflib.get_close_matches(str(word), list(choices), n=1, cutoff=0.6)
-    return f"; did you mean '{close[0]}'?" if close else ""
+    """Return ``"; did you mean 'x'?"`` for the closest choice, or ``""`` when nothing is close.
+
+    In order: a known alias (``warmup_steps`` -> ``warmup``), the same name in another case
+    (``AdamW``), the one choice the word begins (``expo`` -> ``exponential``), a close spelling
+    (difflib), the longest choice the word begins with (``minimize`` -> ``min``).
+    """
+    by_lower = {choice.lower(): choice for choice in choices}
+    found = _closest(str(word).lower(), list(by_lower))
+    return f"; did you mean '{by_lower[found]}'?" if found else ""
+
+
+def _closest(word: str, choices: list[str]) -> str | None:
+    if _ALIASES.get(word) in choices:
+        return _ALIASES[word]
+    if word in choices:
+        return word
+    starting = [c for c in choices if c.startswith(word)] if len(word) >= 3 else []
+    if len(starting) == 1:
+        return starting[0]
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    if close:
+        return close[0]
+    within = [c for c in choices if len(c) >= 3 and word.startswith(c)]
+    return max(within, key=len) if within else None
 
 
 def render(error: BaseException) -> str:

@@ -414,7 +414,7 @@ def _one_cycle(spec: s.OneCycleSpec, ctx: ScheduleContext) -> Schedule:
 def _refuse_warmup(spec: s.SchedulerBase, ctx: ScheduleContext, why: str, *, steps: bool = True) -> None:
     """Refuse warmup knobs the family has no use for (``warmup`` itself unless ``steps=False``)."""
     if steps and ctx.warmup_steps:
-        raise SpecError("warmup", f"{ctx.warmup_steps} steps: {why}; set warmup: 0")
+        raise SpecError("warmup", f"{ctx.plan.describe(spec.warmup)}: {why}; set warmup: 0")
     for knob in ("warmup_shape", "warmup_start"):
         value = getattr(spec, knob)
         if value != s.SchedulerBase.model_fields[knob].default:

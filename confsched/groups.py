@@ -33,25 +33,40 @@ def _matches(name: str, patterns: Sequence[str]) -> bool:
     return any(fnmatchcase(name, pattern) for pattern in patterns)
 
 
-def _examples(names: Sequence[str], patterns: Sequence[str]) -> str:
+def _listed(names: Sequence[str]) -> str:
+    return ", ".join(names[:4]) + (", ..." if len(names) > 4 else "")
+
+
+def _no_match(patterns: Sequence[str], names: Sequence[str], frozen: Sequence[str]) -> str:
+    """Why ``patterns`` select nothing: they match only frozen parameters, or none at all."""
+    if not names:
+        return f"{list(patterns)} match no parameter (the model has no trainable parameters)"
+    caught = [n for n in frozen if _matches(n, patterns)]
+    if caught:
+        return (
+            f"{list(patterns)} match only frozen parameters (requires_grad=False: {_listed(caught)}); "
+            "unfreeze them or change the patterns"
+        )
     hint = did_you_mean(patterns[0], names) if patterns else ""
-    shown = ", ".join(names[:4]) + (", ..." if len(names) > 4 else "")
-    return (
-        f"{hint} (the model's parameters: {shown})" if names else " (the model has no trainable parameters)"
-    )
+    return f"{list(patterns)} match no parameter{hint} (the model's parameters: {_listed(names)})"
 
 
-def plan_groups(optimizer: OptimizerBase, param_names: Sequence[str]) -> list[ParamGroupPlan]:
+def plan_groups(
+    optimizer: OptimizerBase, param_names: Sequence[str], frozen: Sequence[str] = ()
+) -> list[ParamGroupPlan]:
     """Assign every parameter name to a param group; groups in ``optimizer.group_names`` order,
-    each followed by its ``.no_decay`` companion; empty groups are left out."""
+    each followed by its ``.no_decay`` companion; empty groups are left out.
+
+    ``frozen`` names the parameters left out because they do not train (``requires_grad`` false),
+    so that a group matching only those can say so.
+    """
     owner: dict[str, str] = {}
     for i, group in enumerate(optimizer.groups):
         matched = [n for n in param_names if _matches(n, group.params)]
         if not matched:
             raise GroupError(
                 f"optimizer.groups[{i}].params",
-                f"group '{group.name}': {list(group.params)} match no parameter"
-                + _examples(param_names, group.params),
+                f"group '{group.name}': " + _no_match(group.params, param_names, frozen),
             )
         for name in matched:
             if name in owner:
@@ -62,10 +77,7 @@ def plan_groups(optimizer: OptimizerBase, param_names: Sequence[str]) -> list[Pa
             owner[name] = group.name
     no_decay = {n for n in param_names if _matches(n, optimizer.no_decay)}
     if optimizer.no_decay and not no_decay:
-        raise GroupError(
-            "optimizer.no_decay",
-            f"{list(optimizer.no_decay)} match no parameter" + _examples(param_names, optimizer.no_decay),
-        )
+        raise GroupError("optimizer.no_decay", _no_match(optimizer.no_decay, param_names, frozen))
     base_lrs = optimizer.group_base_lrs
     decays = {"default": optimizer.weight_decay}
     for group in optimizer.groups:

@@ -32,10 +32,13 @@ __all__ = [
     "hydra_error",
     "load",
     "parse_overrides",
+    "read_file",
     "search_dirs",
     "shipped_config_dir",
+    "shown_path",
     "to_data",
     "validate",
+    "yaml_error",
 ]
 
 
@@ -96,12 +99,23 @@ def compose_config(
     try:
         loader = ConfigLoaderImpl(config_search_path=_search_path(config_dir))
         config = loader.load_configuration(config_name=config_name, overrides=overrides, run_mode=RunMode.RUN)
+    except yaml.YAMLError as exc:  # a file of the config tree that is not YAML
+        mark = getattr(exc, "problem_mark", None)
+        raise yaml_error(exc, shown_path(mark.name) if mark is not None else "") from None
     except (HydraException, OmegaConfBaseException, OSError) as exc:
         primaries = sorted({p.stem for d in search_dirs(config_dir) for p in d.glob("*.yaml")})
         raise hydra_error(exc, config_name, primaries) from None
     with read_write(config), open_dict(config):
         config.pop("hydra", None)
     return config
+
+
+def shown_path(path: str | Path) -> str:
+    """``path`` relative to the working directory when it lies below it (for messages)."""
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
 
 
 def search_dirs(config_dir: str | Path | None) -> list[Path]:
@@ -186,7 +200,7 @@ def hydra_error(
         key = str(getattr(cause, "key", "") or "")
         parent = getattr(cause, "parent_node", None)
         keys = list(parent) if isinstance(parent, DictConfig) else []
-        allowed = [str(k) for k in keys if str(k) != "hydra"]
+        allowed = sorted(str(k) for k in keys if str(k) != "hydra")
         if allowed and key not in allowed:
             return ConfigError(
                 str(cause.full_key),
@@ -215,16 +229,24 @@ def load(path: str | Path) -> Spec:
     Errors name the file: ``my.yaml: scheduler.warmup: 5000 steps exceeds the run (1950 steps)``.
     """
     source = str(path)
+    return validate(to_data(read_file(path, source), source=source), source=source)
+
+
+def read_file(path: str | Path, source: str = "") -> DictConfig:
+    """Read one spec file; a file that is not YAML, not a mapping, or empty is a ``ConfigError``.
+
+    ``load`` and the ``confsched`` command (for ``show FILE.yaml``) both read files through here, so a
+    file fails with the same line either way. ``source`` is how the messages name the file.
+    """
+    source = source or str(path)
     file = Path(path)
     if not file.is_file():
         raise ConfigError("", f"no such config file: {source}")
     try:
         config = OmegaConf.load(file)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-        raise ConfigError("", f"YAML syntax error{where}: {exc.problem}", source=source) from None
-    except (yaml.YAMLError, OmegaConfBaseException) as exc:
+    except yaml.YAMLError as exc:
+        raise yaml_error(exc, source) from None
+    except OmegaConfBaseException as exc:
         raise ConfigError("", f"cannot read YAML: {' '.join(str(exc).split())}", source=source) from None
     if not isinstance(config, DictConfig):
         raise ConfigError(
@@ -232,9 +254,25 @@ def load(path: str | Path) -> Spec:
             "a spec must be a mapping of sections (optimizer, scheduler, data, training), got a list",
             source=source,
         )
-    data = to_data(config, source=source)
-    if not data:
+    if len(config) == 0:
         raise ConfigError(
             "", "the file is empty; a spec needs optimizer, scheduler, data and training", source=source
         )
-    return validate(data, source=source)
+    return config
+
+
+def yaml_error(exc: yaml.YAMLError, source: str) -> ConfigError:
+    """A YAML error of ``source`` as one line: where it was found, and where the construct it
+    breaks began (``while parsing a flow sequence at line 5``: the ``[`` left open)."""
+    if not isinstance(exc, yaml.MarkedYAMLError):
+        return ConfigError("", f"cannot read YAML: {' '.join(str(exc).split())}", source=source)
+    message = f"YAML syntax error{_at(exc.problem_mark)}: {exc.problem}"
+    if "'\\t'" in str(exc.problem):
+        message += " (YAML indents with spaces, not tabs)"
+    if exc.context_mark is not None and str(exc.context).startswith("while parsing"):
+        message += f" ({exc.context}{_at(exc.context_mark)})"
+    return ConfigError("", message, source=source)
+
+
+def _at(mark: yaml.Mark | None) -> str:
+    return f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""

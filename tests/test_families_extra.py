@@ -550,7 +550,8 @@ BAD: list[tuple[dict[str, Any], dict[str, Any], str]] = [
     (
         {"name": "one_cycle", "warmup": "1%"},
         {},
-        "scheduler.warmup: 20 steps: one_cycle warms up itself, over pct_start of the run; set warmup: 0",
+        "scheduler.warmup: 1% = 20 steps: one_cycle warms up itself, over pct_start of the run; "
+        "set warmup: 0",
     ),
     (
         {"name": "warmup_stable_decay", "decay": 10, "warmup_start": 0.1},

@@ -138,12 +138,12 @@ def test_a_group_matching_nothing_names_the_group_and_suggests():
     assert isinstance(info.value, ValueError)
 
 
-def test_a_group_of_frozen_parameters_matches_nothing():
+def test_a_group_of_frozen_parameters_says_they_are_frozen():
     with pytest.raises(confsched.GroupError) as info:
         confsched.build(spec_with(groups=[{"name": "emb", "params": ["embed.*"]}]), Net())
     assert str(info.value) == (
-        "optimizer.groups[0].params: group 'emb': ['embed.*'] match no parameter "
-        "(the model's parameters: encoder.weight, encoder.bias, norm.weight, norm.bias, ...)"
+        "optimizer.groups[0].params: group 'emb': ['embed.*'] match only frozen parameters "
+        "(requires_grad=False: embed.weight); unfreeze them or change the patterns"
     )
 
 

@@ -132,6 +132,17 @@ def test_shipped_options_can_be_selected_from_a_user_config(user_conf):
     assert (spec.scheduler.name, spec.steps_per_epoch) == ("linear", 12272)
 
 
+def test_a_yaml_error_in_a_group_file_names_that_file(user_conf, monkeypatch):
+    (user_conf / "scheduler" / "my_cosine.yaml").write_text("name: cosine\nwarmup: [5%\n")
+    monkeypatch.chdir(user_conf.parent)
+    with pytest.raises(ConfigError) as caught:
+        confsched.compose(config_dir=user_conf, config_name="my_run")
+    assert str(caught.value) == (
+        "conf/scheduler/my_cosine.yaml: YAML syntax error at line 3, column 1: "
+        "expected ',' or ']', but got '<stream end>' (while parsing a flow sequence at line 2, column 9)"
+    )
+
+
 def test_a_users_own_hydra_app_can_extend_the_shipped_tree_with_searchpath(tmp_path):
     """The `hydra.searchpath` route: a user's Hydra app (not confsched's) composes the shipped groups."""
     conf = _write(

@@ -110,7 +110,7 @@ BAD_SPECS = [
     ),
     (
         with_("data", drop_last="maybe"),
-        "data.drop_last: must be a valid boolean, unable to interpret input (got 'maybe')",
+        "data.drop_last: must be true or false (got 'maybe')",
     ),
     (
         scheduler(name="cosine", num_cycles="half"),
@@ -135,6 +135,10 @@ BAD_SPECS = [
         "optimizer.weight_decay: must be greater than or equal to 0 (got -0.1)",
     ),
     (with_("optimizer", betas=[0.9, 1.0]), "optimizer.betas[1]: must be less than 1 (got 1.0)"),
+    (
+        with_("optimizer", betas=[0.9, 0.99, 0.999]),
+        "optimizer.betas: must have exactly 2 items (got [0.9, 0.99, 0.999])",
+    ),
     (with_("data", dataset_size=0), "data.dataset_size: must be greater than 0 (got 0)"),
     (with_("training", epochs=-1), "training.epochs: must be greater than 0 (got -1)"),
     (with_("training", grad_accum_steps=0), "training.grad_accum_steps: must be greater than 0 (got 0)"),

@@ -306,15 +306,55 @@ def _choices(names: list[str]) -> str:
     return ", ".join(names)
 
 
+def _length(annotation: Any) -> int:
+    """The number of items of a fixed-length tuple type (``betas``: 2)."""
+    tuples = [m for m in _members(annotation) if typing.get_origin(m) is tuple]
+    return len(typing.get_args(tuples[0])) if tuples else 0
+
+
+def _wrong_length(kind: str, ctx: dict[str, Any], annotation: Any, value: object) -> str:
+    """``must have exactly 2 items (got [0.9])``: a list of the wrong length, or not a list."""
+    if kind == "tuple_type" or ctx.get("field_type") == "Tuple":
+        bound, count = "exactly", _length(annotation)
+    elif kind == "too_short":
+        bound, count = "at least", ctx["min_length"]
+    else:
+        bound, count = "at most", ctx["max_length"]
+    items = f"{bound} {count} item{'' if count == 1 else 's'}"
+    if not isinstance(value, list | tuple):
+        return f"must be a list of {items} (got {_describe(value)})"
+    text = repr(list(value))
+    return f"must have {items} (got {text if len(text) <= 60 else text[:57] + '...'})"
+
+
+def _in_report_order(errors: list[Any]) -> list[Any]:
+    """pydantic's errors, an unknown key that is a misspelling of a missing one first, standing for
+    both (``schedular`` rather than "scheduler: required key is missing")."""
+    missing = [e for e in errors if e["type"] == "missing" and isinstance(e["loc"][-1], str)]
+    typos, explained = [], []
+    for error in errors:
+        if error["type"] != "extra_forbidden":
+            continue
+        for gap in missing:
+            same_parent = tuple(gap["loc"][:-1]) == tuple(error["loc"][:-1])
+            if same_parent and gap not in explained and did_you_mean(error["loc"][-1], [gap["loc"][-1]]):
+                typos.append(error)
+                explained.append(gap)
+                break
+    return typos + [e for e in errors if e not in typos and e not in explained]
+
+
 def spec_error(exc: ValidationError, *, source: str = "") -> SpecError:
     """Turn pydantic's first error into a one-line :class:`SpecError` with the config path."""
-    errors = exc.errors(include_url=False)
+    errors = _in_report_order(exc.errors(include_url=False))
     err = errors[0]
     loc = tuple(err["loc"])
     kind = err["type"]
-    path, _ = _walk(loc)
     value = err.get("input")
     ctx = err.get("ctx", {})
+    if kind == "missing" and isinstance(loc[-1], int):  # a list too short for a fixed-length tuple
+        loc, kind, ctx = loc[:-1], "too_short", {"field_type": "Tuple"}
+    path, here = _walk(loc)
     more = f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})" if len(errors) > 1 else ""
 
     if kind == "value_error" and isinstance(ctx.get("error"), ConfschedError):
@@ -343,6 +383,10 @@ def spec_error(exc: ValidationError, *, source: str = "") -> SpecError:
         )
     if kind == "missing":
         return SpecError(path, f"required key is missing{more}", source=source)
+    if kind in ("too_short", "too_long", "tuple_type"):
+        return SpecError(path, f"{_wrong_length(kind, ctx, here, value)}{more}", source=source)
+    if kind in ("bool_parsing", "bool_type"):
+        return SpecError(path, f"must be true or false (got {_describe(value)}){more}", source=source)
     if kind in ("model_type", "model_attributes_type", "dict_type"):
         return SpecError(path, f"expected a mapping of keys, got {_describe(value)}{more}", source=source)
     if kind == "literal_error":
