@@ -127,3 +127,42 @@ def test_register_refuses_builtin_names_and_non_classes():
         confsched.register_optimizer("adamw", Lion)
     with pytest.raises(confsched.SpecError, match="is not a class"):
         confsched.register_optimizer("fn", print)  # type: ignore[arg-type]
+
+
+HYDRA_CODE = [
+    (
+        "callbacks:\n    evil:\n      _target_: builtins.print",
+        "hydra.callbacks.evil._target_: 'builtins.print'",
+    ),
+    ("launcher:\n    _target_: os.system", "hydra.launcher._target_: 'os.system'"),
+    (
+        "job_logging:\n    handlers:\n      evil:\n        '()': os.system",
+        "hydra.job_logging.handlers.evil.(): 'os.system'",
+    ),
+    (
+        "job_logging:\n    handlers:\n      evil:\n        class: subprocess.Popen",
+        "hydra.job_logging.handlers.evil.class: 'subprocess.Popen'",
+    ),
+]
+
+
+@pytest.mark.parametrize(("hydra_section", "refused"), HYDRA_CODE)
+def test_hydra_section_of_a_config_file_cannot_run_code(tmp_path, tripwires, capfd, hydra_section, refused):
+    """Hydra instantiates its callbacks/launcher and hands logging settings to dictConfig: a
+    config file may only name Hydra's own plugins there."""
+    calls, _ = tripwires
+    config = tmp_path / "run.yaml"
+    config.write_text(
+        "defaults:\n  - optimizer: adamw\n  - scheduler: cosine\n  - data: example\n  - _self_\n"
+        f"training:\n  epochs: 50\nhydra:\n  {hydra_section}\n"
+    )
+    with pytest.raises(confsched.ConfigError) as caught:
+        confsched.compose(config_dir=tmp_path, config_name="run")
+    assert str(caught.value).startswith(f"{refused} is refused")
+    assert calls == []
+    assert capfd.readouterr().out == ""
+
+
+def test_hydra_plugins_and_the_sweep_callback_are_allowed():
+    spec = confsched.compose(["hydra/launcher=joblib"])
+    assert spec.total_steps == 1950
