@@ -10,8 +10,8 @@ fuzz:  ## the long hypothesis profile (10,000 specs)
 	$(PY) -m pytest -q tests/test_properties.py --hypothesis-profile=long
 
 lint:
-	ruff check confsched tests benchmarks docs
-	ruff format --check confsched tests benchmarks docs
+	ruff check confsched tests benchmarks docs examples
+	ruff format --check confsched tests benchmarks docs examples
 
 typecheck:
 	mypy

@@ -5,7 +5,10 @@ of LR sequences)."""
 from __future__ import annotations
 
 import copy
+import importlib.util
+import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -119,3 +122,17 @@ def assert_lrs_match(ours: Any, theirs: Any, rtol: float = RTOL) -> float:
     np.testing.assert_allclose(a, b, rtol=rtol, atol=0.0)
     nonzero = b != 0
     return float(np.max(np.abs(a - b)[nonzero] / np.abs(b[nonzero]), initial=0.0))
+
+
+def load_script(path: Path) -> Any:
+    """Import a script that is not in a package (``docs/reference.py``, ``examples/train_digits.py``)."""
+    name = f"_script_{path.parent.name}_{path.stem}"
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot import {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module

@@ -318,10 +318,10 @@ class OneCycleSpec(SchedulerBase):
     """Fraction of the run spent rising (torch's float arithmetic, not rounded to whole steps)."""
     anneal_strategy: Literal["cos", "linear"] = "cos"
     """Shape of every phase: cos or linear."""
-    div_factor: PositiveFloat = 25.0
-    """The cycle starts at the peak / div_factor."""
-    final_div_factor: PositiveFloat = 1.0e4
-    """The cycle ends at the start LR / final_div_factor."""
+    div_factor: Annotated[float, Field(ge=1), NotBool] = 25.0
+    """The cycle starts at the peak / div_factor (>= 1: the start is not above the peak)."""
+    final_div_factor: Annotated[float, Field(ge=1), NotBool] = 1.0e4
+    """The cycle ends at the start LR / final_div_factor (>= 1)."""
     three_phase: bool = False
     """Fall back to the start LR as fast as it rose, then anneal to the end LR (the paper's
     schedule) instead of falling straight to the end LR (fastai's)."""
