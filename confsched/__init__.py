@@ -12,6 +12,7 @@ and the scheduler classes are loaded on first use.
 from __future__ import annotations
 
 import importlib
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from confsched.curve import lr_curve, momentum_curve
@@ -39,6 +40,13 @@ if TYPE_CHECKING:
     )
 
 __version__ = "0.1.0"
+
+# In a wheel the config tree is the subpackage confsched/conf. In a checkout (an editable install)
+# it is the top-level conf/ next to this package: make it importable as confsched.conf there too,
+# so that Hydra's `pkg://confsched.conf` search path works in both.
+_checkout = Path(__file__).resolve().parent.parent
+if not (Path(__file__).resolve().parent / "conf").is_dir() and (_checkout / "conf" / "__init__.py").is_file():
+    __path__.append(str(_checkout))
 
 __all__ = [
     "FAMILIES",

@@ -36,7 +36,7 @@ import hydra
 import numpy as np
 import torch
 from hydra.core.hydra_config import HydraConfig
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
@@ -44,13 +44,10 @@ import confsched
 from confsched.errors import PlanMismatchError, SpecError
 from confsched.integrations import dataloader_kwargs
 from confsched.integrations.logging import LRLogger
-from confsched.loading import HYDRA_VERSION_BASE, shipped_config_dir, to_data
+from confsched.loading import HYDRA_VERSION_BASE, to_data
 from confsched.spec import TrainingSpec
 
 log = logging.getLogger(__name__)
-
-# `hydra.searchpath` in conf/train_digits.yaml: confsched's shipped tree, wherever it is installed.
-OmegaConf.register_new_resolver("confsched_conf", lambda: f"file://{shipped_config_dir()}", replace=True)
 
 Batch = tuple[torch.Tensor, ...]  # (images, labels)
 

@@ -143,8 +143,10 @@ def test_a_yaml_error_in_a_group_file_names_that_file(user_conf, monkeypatch):
     )
 
 
-def test_a_users_own_hydra_app_can_extend_the_shipped_tree_with_searchpath(tmp_path):
-    """The `hydra.searchpath` route: a user's Hydra app (not confsched's) composes the shipped groups."""
+@pytest.mark.parametrize("entry", ["file://{shipped}", "pkg://confsched.conf"])
+def test_a_users_own_hydra_app_can_extend_the_shipped_tree_with_searchpath(tmp_path, entry):
+    """The `hydra.searchpath` route: a user's Hydra app (not confsched's) composes the shipped groups,
+    by path or as the package `confsched.conf` (in a wheel and in this checkout's editable install)."""
     conf = _write(
         tmp_path / "app" / "train.yaml",
         f"""\
@@ -155,7 +157,7 @@ def test_a_users_own_hydra_app_can_extend_the_shipped_tree_with_searchpath(tmp_p
           - _self_
         hydra:
           searchpath:
-            - file://{shipped_config_dir()}
+            - {entry.format(shipped=shipped_config_dir())}
         training:
           epochs: 3
         """,
