@@ -97,7 +97,8 @@ def _plot(job: Job) -> None:
     from confsched.plot import plot_schedule, schedule_title, write_csv
 
     spec = job.spec
-    png = plot_schedule(spec, job.output_dir / "lr_schedule.png")
+    curve = lr_curve(spec)
+    png = plot_schedule(spec, job.output_dir / "lr_schedule.png", curve)
     csv = write_csv(spec, job.output_dir / "lr_schedule.csv")
     _say(job, f"{schedule_title(spec)}", f"wrote {_shown(png)}", f"wrote {_shown(csv)}")
 

@@ -4,6 +4,11 @@ overlays of several curves (a sweep, a diff).
 The figures are meant to be read without a manual: one line per parameter group, the end of warmup
 and the epoch boundaries marked, axes labelled, and the family, optimizer and step arithmetic in the
 title. matplotlib runs on its Agg backend (no display), imported only when a figure is drawn.
+
+A figure never holds more points than it has pixels to show them: a curve longer than twice the
+figure's width in pixels is drawn from its :func:`envelope` (each pixel column's minimum and
+maximum), so a 10-million-step run plots as fast as a short one and a one-step spike still shows.
+The CSV keeps every step.
 """
 
 from __future__ import annotations
@@ -20,9 +25,18 @@ import numpy.typing as npt
 from confsched.curve import lr_curve
 from confsched.spec.root import Spec
 
-__all__ = ["Curve", "plot_overlay", "plot_schedule", "read_csv", "schedule_title", "write_csv"]
+__all__ = [
+    "Curve",
+    "envelope",
+    "plot_overlay",
+    "plot_schedule",
+    "read_csv",
+    "schedule_title",
+    "write_csv",
+]
 
 FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
 
 _MAX_EPOCH_LINES = 60
 
@@ -74,15 +88,49 @@ def schedule_title(spec: Spec) -> str:
     return f"{spec.scheduler.name} · {spec.optimizer.name} · {length} · {warmup}"
 
 
-def plot_schedule(spec: Spec, path: str | Path) -> Path:
-    """Draw every group's LR over the run and save it to ``path`` (a PNG)."""
+def envelope(values: FloatArray, columns: int) -> tuple[IntArray, FloatArray]:
+    """The steps and values to draw ``values`` (one per step) across ``columns`` pixel columns.
+
+    Up to ``2 * columns`` values come back whole. A longer curve is cut into at most ``columns``
+    buckets of consecutive steps (the last one shorter), and each bucket keeps its minimum and its
+    maximum at the steps where they occur, in step order; the first and last steps are kept too.
+    Drawn as steps, each column then spans exactly the range of its bucket, so a one-step spike or
+    a warm restart stays visible, and at most ``2 * columns + 2`` points are drawn.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    n = len(values)
+    if n <= 2 * columns:
+        return np.arange(n, dtype=np.int64), values
+    size = -(-n // columns)  # steps per bucket
+    full = n // size
+    picks = [_extremes(values[: full * size].reshape(full, size), size)]
+    if full * size < n:  # the shorter last bucket
+        picks.append(full * size + _extremes(values[full * size :].reshape(1, -1), n - full * size))
+    steps = np.concatenate([[0], *picks, [n - 1]])
+    steps = steps[np.concatenate([[True], steps[1:] != steps[:-1]])]  # a flat bucket gives one point
+    return steps, values[steps]
+
+
+def _extremes(buckets: FloatArray, size: int) -> IntArray:
+    """For each row: the steps (from the first row's start) of its minimum and maximum, in order."""
+    starts = np.arange(len(buckets), dtype=np.int64) * size
+    low, high = buckets.argmin(axis=1), buckets.argmax(axis=1)
+    return (starts[:, None] + np.sort(np.stack([low, high], axis=1), axis=1)).ravel()
+
+
+def plot_schedule(spec: Spec, path: str | Path, curve: FloatArray | None = None) -> Path:
+    """Draw every group's LR over the run and save it to ``path`` (a PNG).
+
+    ``curve`` is ``lr_curve(spec)`` when the caller has it already.
+    """
     path = Path(path)
     fig, ax = _axes()
-    curve = lr_curve(spec)
-    steps = np.arange(len(curve))
+    curve = lr_curve(spec) if curve is None else curve
+    columns = _pixel_columns(fig)
     for i, name in enumerate(spec.group_names):
         label = f"{name} (base lr {spec.group_base_lrs[name]:.3g})"
-        ax.plot(steps, curve[:, i], label=label, linewidth=2, drawstyle="steps-post")
+        steps, values = envelope(curve[:, i], columns)
+        ax.plot(steps, values, label=label, linewidth=2, drawstyle="steps-post")
     _mark_epochs(ax, spec)
     if spec.warmup_steps:
         ax.axvline(spec.warmup_steps, color="tab:red", linestyle="--", linewidth=1.2)
@@ -125,11 +173,11 @@ def plot_overlay(
     path = Path(path)
     fig, ax = _axes()
     length = max((len(c.lrs) for c in curves), default=1)
+    columns = _pixel_columns(fig)
     for i, curve in enumerate(curves):
         width = 1.5 + 2.5 * (len(curves) - 1 - i) / max(len(curves) - 1, 1) if layered else 1.8
         ax.plot(
-            np.arange(len(curve.lrs)),
-            curve.lrs,
+            *envelope(curve.lrs, columns),
             curve.style,
             color=curve.color,
             label=curve.label,
@@ -161,14 +209,20 @@ def _axes() -> tuple[Any, Any]:
     return fig, fig.add_subplot()
 
 
+def _pixel_columns(fig: Any) -> int:
+    """The figure's width in pixels: no curve needs more columns than that."""
+    return int(fig.get_figwidth() * fig.dpi)
+
+
 def _mark_epochs(ax: Any, spec: Spec) -> None:
     per_epoch = spec.steps_per_epoch
     boundaries = np.arange(per_epoch, spec.total_steps, per_epoch)
     if len(boundaries) == 0:
         return
     every = -(-len(boundaries) // _MAX_EPOCH_LINES)
-    for x in boundaries[every - 1 :: every]:
-        ax.axvline(x, color="0.85", linewidth=0.6, zorder=0)
+    # one collection of lines, not an axvline (a Line2D artist) per boundary
+    lines = boundaries[every - 1 :: every]
+    ax.vlines(lines, 0, 1, transform=ax.get_xaxis_transform(), colors="0.85", linewidths=0.6, zorder=0)
     top = ax.secondary_xaxis("top", functions=(lambda s: s / per_epoch, lambda e: e * per_epoch))
     note = "epoch (grey lines: epoch boundaries)" if every == 1 else f"epoch (grey lines: every {every})"
     top.set_xlabel(note)
