@@ -99,7 +99,7 @@ def _plot(job: Job) -> None:
     spec = job.spec
     curve = lr_curve(spec)
     png = plot_schedule(spec, job.output_dir / "lr_schedule.png", curve)
-    csv = write_csv(spec, job.output_dir / "lr_schedule.csv")
+    csv = write_csv(spec, job.output_dir / "lr_schedule.csv", curve)
     _say(job, f"{schedule_title(spec)}", f"wrote {_shown(png)}", f"wrote {_shown(csv)}")
 
 

@@ -68,6 +68,14 @@ def test_plot_overlay_takes_curves_of_different_lengths(tmp_path):
     assert path.read_bytes().startswith(b"\x89PNG")
 
 
+def test_a_csv_of_several_blocks_is_exact_and_in_step_order(make_spec, tmp_path):
+    spec = make_spec(training={"epochs": 1, "max_steps": 150_001})  # 3 blocks of rows, the last short
+    path = write_csv(spec, tmp_path / "lr.csv")
+    lines = path.read_text().splitlines()
+    assert [line.split(",")[0] for line in lines[1:]] == [str(k) for k in range(150_001)]
+    assert np.array_equal(read_csv(path)[1], confsched.lr_curve(spec))
+
+
 def test_envelope_returns_a_curve_that_fits_in_the_columns_whole():
     values = np.linspace(1.0, 0.0, 200)
     steps, kept = envelope(values, columns=100)
