@@ -39,6 +39,10 @@ FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
 _MAX_EPOCH_LINES = 60
+# Margins (inches) around the axes, for the labels of a 10 x 5.5 in figure at matplotlib's default
+# font sizes: left of the y tick labels (the y label), right, below (x tick labels and label), and
+# above (the title; with the epoch axis, its tick labels and label too).
+_LEFT_INCHES, _RIGHT_INCHES, _BOTTOM_INCHES, _TITLE_INCHES, _TOP_AXIS_INCHES = 0.42, 0.15, 0.55, 0.4, 0.72
 _CSV_BLOCK = 65_536
 """Rows formatted per write: a 10M-step CSV never holds more than this many rows as text."""
 
@@ -208,10 +212,39 @@ def plot_overlay(
 
 
 def _axes() -> tuple[Any, Any]:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(10, 5.5), dpi=120, layout="constrained")
+    fig = Figure(figsize=(10, 5.5), dpi=120)
+    FigureCanvasAgg(fig)
     return fig, fig.add_subplot()
+
+
+def _place_axes(fig: Any, ax: Any) -> None:
+    """Leave room around the axes for the labels, without a layout engine's extra draw.
+
+    Only the y tick labels vary in width (``0.001`` or ``0.00012``): they are measured as text. The
+    rest has a fixed size in a figure of fixed size.
+    """
+    from matplotlib import rcParams
+    from matplotlib.font_manager import FontProperties
+
+    low, high = ax.get_ylim()
+    formatter = ax.yaxis.get_major_formatter()
+    labels = [formatter(value, i) for i, value in enumerate(ax.get_yticks()) if low <= value <= high]
+    renderer = fig.canvas.get_renderer()
+    font = FontProperties(size=rcParams["ytick.labelsize"])
+    pixels = max(
+        (renderer.get_text_width_height_descent(t, font, ismath=False)[0] for t in labels), default=0
+    )
+    width, height = fig.get_size_inches()
+    top = _TOP_AXIS_INCHES if ax.child_axes else _TITLE_INCHES  # the epoch axis sits on top
+    fig.subplots_adjust(
+        left=(_LEFT_INCHES + pixels / fig.dpi) / width,
+        right=1 - _RIGHT_INCHES / width,
+        bottom=_BOTTOM_INCHES / height,
+        top=1 - top / height,
+    )
 
 
 def _pixel_columns(fig: Any) -> int:
@@ -243,4 +276,5 @@ def _finish(fig: Any, ax: Any, path: Path, *, xmax: int, ymax: float) -> None:
     ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:.3g}"))
     ax.grid(True, alpha=0.3)
     ax.legend(loc="upper right", fontsize=9)
+    _place_axes(fig, ax)
     fig.savefig(path)
