@@ -1,8 +1,8 @@
 """A 10,000,000-step schedule plots in under 2x the time of a 1,000,000-step one.
 
 The figure is drawn from a min/max envelope per pixel column (``confsched.plot.envelope``), so
-its cost barely grows with the run: the row compares ``plot_schedule`` (curve, envelope, PNG) of
-both runs in this process. The second row times the whole ``confsched plot`` process of both,
+only computing the values grows with the run: the row compares ``plot_schedule`` (curve, envelope,
+PNG) of both runs in this process. The second row times the whole ``confsched plot`` process of both,
 which also writes the exact CSV: one row per step, ``repr`` of every value, so that part is
 linear in the steps (about 1 µs per value) and it dominates a 10M-step run.
 """

@@ -7,8 +7,8 @@ title. matplotlib runs on its Agg backend (no display), imported only when a fig
 
 A figure never holds more points than it has pixels to show them: a curve longer than twice the
 figure's width in pixels is drawn from its :func:`envelope` (each pixel column's minimum and
-maximum), so a 10-million-step run plots as fast as a short one and a one-step spike still shows.
-The CSV keeps every step.
+maximum): drawing costs the same however long the run (only computing its values grows), and a
+one-step spike still shows. The CSV keeps every step.
 """
 
 from __future__ import annotations
