@@ -1,7 +1,5 @@
 """``python -m confsched``: the same as the ``confsched`` command."""
 
-import sys
+from confsched.cli import console
 
-from confsched.cli import main
-
-sys.exit(main())
+console()

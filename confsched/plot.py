@@ -4,6 +4,11 @@ overlays of several curves (a sweep, a diff).
 The figures are meant to be read without a manual: one line per parameter group, the end of warmup
 and the epoch boundaries marked, axes labelled, and the family, optimizer and step arithmetic in the
 title. matplotlib runs on its Agg backend (no display), imported only when a figure is drawn.
+
+A figure never holds more points than it has pixels to show them: a curve longer than twice the
+figure's width in pixels is drawn from its :func:`envelope` (each pixel column's minimum and
+maximum): drawing costs the same however long the run (only computing its values grows), and a
+one-step spike still shows. The CSV keeps every step.
 """
 
 from __future__ import annotations
@@ -20,11 +25,26 @@ import numpy.typing as npt
 from confsched.curve import lr_curve
 from confsched.spec.root import Spec
 
-__all__ = ["Curve", "plot_overlay", "plot_schedule", "read_csv", "schedule_title", "write_csv"]
+__all__ = [
+    "Curve",
+    "envelope",
+    "plot_overlay",
+    "plot_schedule",
+    "read_csv",
+    "schedule_title",
+    "write_csv",
+]
 
 FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
 
 _MAX_EPOCH_LINES = 60
+# Margins (inches) around the axes, for the labels of a 10 x 5.5 in figure at matplotlib's default
+# font sizes: left of the y tick labels (the y label), right, below (x tick labels and label), and
+# above (the title; with the epoch axis, its tick labels and label too).
+_LEFT_INCHES, _RIGHT_INCHES, _BOTTOM_INCHES, _TITLE_INCHES, _TOP_AXIS_INCHES = 0.42, 0.15, 0.55, 0.4, 0.72
+_CSV_BLOCK = 65_536
+"""Rows formatted per write: a 10M-step CSV never holds more than this many rows as text."""
 
 
 @dataclass(frozen=True)
@@ -38,29 +58,32 @@ class Curve:
     """A matplotlib colour; ``None`` takes the next one of the cycle."""
 
 
-def write_csv(spec: Spec, path: str | Path) -> Path:
+def write_csv(spec: Spec, path: str | Path, curve: FloatArray | None = None) -> Path:
     """Write ``step,<group names...>`` and one row per optimizer step (step 0 first).
 
     Values are written with ``repr`` (the shortest text that reads back to the same float), so
-    ``float(cell)`` equals ``lr_curve(spec)`` exactly.
+    ``float(cell)`` equals ``lr_curve(spec)`` exactly. ``curve`` is ``lr_curve(spec)`` when the
+    caller has it already. Rows are formatted a block at a time, column by column; ``repr`` of a
+    float (about 1 µs) is most of the cost, so a CSV takes about 1 s per million values.
     """
     path = Path(path)
-    curve = lr_curve(spec)
+    curve = lr_curve(spec) if curve is None else curve
     with path.open("w", newline="") as file:
-        writer = csv.writer(file, lineterminator="\n")
-        writer.writerow(["step", *spec.group_names])
-        for step, row in enumerate(curve.tolist()):
-            writer.writerow([step, *map(repr, row)])
+        csv.writer(file, lineterminator="\n").writerow(["step", *spec.group_names])
+        for start in range(0, len(curve), _CSV_BLOCK):
+            columns = [map(repr, column) for column in curve[start : start + _CSV_BLOCK].T.tolist()]
+            steps = map(str, range(start, start + min(_CSV_BLOCK, len(curve) - start)))
+            file.write("\n".join(map(",".join, zip(steps, *columns, strict=True))))
+            file.write("\n")
     return path
 
 
 def read_csv(path: str | Path) -> tuple[list[str], FloatArray]:
     """Read a file written by :func:`write_csv`: the group names and a ``(steps, groups)`` array."""
     with Path(path).open(newline="") as file:
-        rows = list(csv.reader(file))
-    names = rows[0][1:]
-    values = np.array([[float(cell) for cell in row[1:]] for row in rows[1:]], dtype=np.float64)
-    return names, values.reshape(len(rows) - 1, len(names))
+        names = next(csv.reader([file.readline()]))[1:]
+        values = np.loadtxt(file, delimiter=",", dtype=np.float64, ndmin=2)  # reads floats exactly
+    return names, values[:, 1:].reshape(len(values), len(names))
 
 
 def schedule_title(spec: Spec) -> str:
@@ -74,15 +97,49 @@ def schedule_title(spec: Spec) -> str:
     return f"{spec.scheduler.name} · {spec.optimizer.name} · {length} · {warmup}"
 
 
-def plot_schedule(spec: Spec, path: str | Path) -> Path:
-    """Draw every group's LR over the run and save it to ``path`` (a PNG)."""
+def envelope(values: FloatArray, columns: int) -> tuple[IntArray, FloatArray]:
+    """The steps and values to draw ``values`` (one per step) across ``columns`` pixel columns.
+
+    Up to ``2 * columns`` values come back whole. A longer curve is cut into at most ``columns``
+    buckets of consecutive steps (the last one shorter), and each bucket keeps its minimum and its
+    maximum at the steps where they occur, in step order; the first and last steps are kept too.
+    Drawn as steps, each column then spans exactly the range of its bucket, so a one-step spike or
+    a warm restart stays visible, and at most ``2 * columns + 2`` points are drawn.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    n = len(values)
+    if n <= 2 * columns:
+        return np.arange(n, dtype=np.int64), values
+    size = -(-n // columns)  # steps per bucket
+    full = n // size
+    picks = [_extremes(values[: full * size].reshape(full, size), size)]
+    if full * size < n:  # the shorter last bucket
+        picks.append(full * size + _extremes(values[full * size :].reshape(1, -1), n - full * size))
+    steps = np.concatenate([[0], *picks, [n - 1]])
+    steps = steps[np.concatenate([[True], steps[1:] != steps[:-1]])]  # a flat bucket gives one point
+    return steps, values[steps]
+
+
+def _extremes(buckets: FloatArray, size: int) -> IntArray:
+    """For each row: the steps (from the first row's start) of its minimum and maximum, in order."""
+    starts = np.arange(len(buckets), dtype=np.int64) * size
+    low, high = buckets.argmin(axis=1), buckets.argmax(axis=1)
+    return (starts[:, None] + np.sort(np.stack([low, high], axis=1), axis=1)).ravel()
+
+
+def plot_schedule(spec: Spec, path: str | Path, curve: FloatArray | None = None) -> Path:
+    """Draw every group's LR over the run and save it to ``path`` (a PNG).
+
+    ``curve`` is ``lr_curve(spec)`` when the caller has it already.
+    """
     path = Path(path)
     fig, ax = _axes()
-    curve = lr_curve(spec)
-    steps = np.arange(len(curve))
+    curve = lr_curve(spec) if curve is None else curve
+    columns = _pixel_columns(fig)
     for i, name in enumerate(spec.group_names):
         label = f"{name} (base lr {spec.group_base_lrs[name]:.3g})"
-        ax.plot(steps, curve[:, i], label=label, linewidth=2, drawstyle="steps-post")
+        steps, values = envelope(curve[:, i], columns)
+        ax.plot(steps, values, label=label, linewidth=2, drawstyle="steps-post")
     _mark_epochs(ax, spec)
     if spec.warmup_steps:
         ax.axvline(spec.warmup_steps, color="tab:red", linestyle="--", linewidth=1.2)
@@ -125,11 +182,11 @@ def plot_overlay(
     path = Path(path)
     fig, ax = _axes()
     length = max((len(c.lrs) for c in curves), default=1)
+    columns = _pixel_columns(fig)
     for i, curve in enumerate(curves):
         width = 1.5 + 2.5 * (len(curves) - 1 - i) / max(len(curves) - 1, 1) if layered else 1.8
         ax.plot(
-            np.arange(len(curve.lrs)),
-            curve.lrs,
+            *envelope(curve.lrs, columns),
             curve.style,
             color=curve.color,
             label=curve.label,
@@ -155,10 +212,44 @@ def plot_overlay(
 
 
 def _axes() -> tuple[Any, Any]:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(10, 5.5), dpi=120, layout="constrained")
+    fig = Figure(figsize=(10, 5.5), dpi=120)
+    FigureCanvasAgg(fig)
     return fig, fig.add_subplot()
+
+
+def _place_axes(fig: Any, ax: Any) -> None:
+    """Leave room around the axes for the labels, without a layout engine's extra draw.
+
+    Only the y tick labels vary in width (``0.001`` or ``0.00012``): they are measured as text. The
+    rest has a fixed size in a figure of fixed size.
+    """
+    from matplotlib import rcParams
+    from matplotlib.font_manager import FontProperties
+
+    low, high = ax.get_ylim()
+    formatter = ax.yaxis.get_major_formatter()
+    labels = [formatter(value, i) for i, value in enumerate(ax.get_yticks()) if low <= value <= high]
+    renderer = fig.canvas.get_renderer()
+    font = FontProperties(size=rcParams["ytick.labelsize"])
+    pixels = max(
+        (renderer.get_text_width_height_descent(t, font, ismath=False)[0] for t in labels), default=0
+    )
+    width, height = fig.get_size_inches()
+    top = _TOP_AXIS_INCHES if ax.child_axes else _TITLE_INCHES  # the epoch axis sits on top
+    fig.subplots_adjust(
+        left=(_LEFT_INCHES + pixels / fig.dpi) / width,
+        right=1 - _RIGHT_INCHES / width,
+        bottom=_BOTTOM_INCHES / height,
+        top=1 - top / height,
+    )
+
+
+def _pixel_columns(fig: Any) -> int:
+    """The figure's width in pixels: no curve needs more columns than that."""
+    return int(fig.get_figwidth() * fig.dpi)
 
 
 def _mark_epochs(ax: Any, spec: Spec) -> None:
@@ -167,8 +258,9 @@ def _mark_epochs(ax: Any, spec: Spec) -> None:
     if len(boundaries) == 0:
         return
     every = -(-len(boundaries) // _MAX_EPOCH_LINES)
-    for x in boundaries[every - 1 :: every]:
-        ax.axvline(x, color="0.85", linewidth=0.6, zorder=0)
+    # one collection of lines, not an axvline (a Line2D artist) per boundary
+    lines = boundaries[every - 1 :: every]
+    ax.vlines(lines, 0, 1, transform=ax.get_xaxis_transform(), colors="0.85", linewidths=0.6, zorder=0)
     top = ax.secondary_xaxis("top", functions=(lambda s: s / per_epoch, lambda e: e * per_epoch))
     note = "epoch (grey lines: epoch boundaries)" if every == 1 else f"epoch (grey lines: every {every})"
     top.set_xlabel(note)
@@ -184,4 +276,5 @@ def _finish(fig: Any, ax: Any, path: Path, *, xmax: int, ymax: float) -> None:
     ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:.3g}"))
     ax.grid(True, alpha=0.3)
     ax.legend(loc="upper right", fontsize=9)
+    _place_axes(fig, ax)
     fig.savefig(path)

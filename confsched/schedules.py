@@ -199,9 +199,19 @@ class CosineHardRestarts:
     num_cycles: float = 1.0
 
     def __call__(self, step: npt.ArrayLike) -> FloatArray:
-        p = _progress(as_steps(step), self.length)
-        wave = 0.5 * (1.0 + np.cos(math.pi * np.mod(float(self.num_cycles) * p, 1.0)))
-        return np.where(p >= 1.0, 0.0, np.maximum(0.0, wave))
+        x = _progress(as_steps(step), self.length)
+        finished = x >= 1.0
+        # 0.5 * (1 + cos(pi * ((c * p) mod 1))), in place. x - floor(x) is Python's x % 1.0 to the
+        # bit (fmod is exact, and both round the same exact value once) and 10x faster than np.mod.
+        np.multiply(x, float(self.num_cycles), out=x)
+        np.subtract(x, np.floor(x), out=x)
+        np.multiply(x, math.pi, out=x)
+        np.cos(x, out=x)
+        np.add(x, 1.0, out=x)
+        np.multiply(x, 0.5, out=x)
+        np.maximum(0.0, x, out=x)
+        x[finished] = 0.0
+        return x
 
 
 @dataclass(frozen=True)

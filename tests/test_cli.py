@@ -70,7 +70,8 @@ def test_plot_writes_the_png_and_an_exact_csv_per_group(tmp_path):
 
 
 def test_python_m_confsched_and_no_torch_on_the_cli_path(tmp_path):
-    """show, plot, diff and schema run without importing torch (checked in one process)."""
+    """show, plot, diff and schema run without importing torch or transformers (checked in one
+    process); show and schema without matplotlib either."""
     spec = tmp_path / "run.yaml"
     spec.write_text(
         "optimizer: {name: adamw, lr: 1.0e-3}\nscheduler: {name: linear, warmup: 10}\n"
@@ -81,15 +82,17 @@ def test_python_m_confsched_and_no_torch_on_the_cli_path(tmp_path):
         import contextlib, io, sys
         from confsched.cli import main
         with contextlib.redirect_stdout(io.StringIO()):
-            codes = [main(["show"]), main(["plot", "hydra.run.dir=p"]), main(["schema"]),
-                     main(["diff", "run.yaml", "run.yaml", "hydra.run.dir=d"])]
-        print(codes, "torch" in sys.modules)
+            codes = [main(["show"]), main(["schema"])]
+            light = "matplotlib" not in sys.modules
+            codes.append(main(["plot", "hydra.run.dir=p"]))
+            codes.append(main(["diff", "run.yaml", "run.yaml", "hydra.run.dir=d"]))
+        print(codes, light, [name for name in ("torch", "transformers") if name in sys.modules])
         """
     )
     result = subprocess.run(
         [sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, check=False
     )
-    assert result.stdout.split("\n")[0] == "[0, 0, 0, 0] False", result.stderr
+    assert result.stdout.split("\n")[0] == "[0, 0, 0, 0] True []", result.stderr
     out = subprocess.run(
         [sys.executable, "-m", "confsched", "show", "run.yaml"], cwd=tmp_path, capture_output=True, text=True
     )

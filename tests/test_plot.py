@@ -6,7 +6,15 @@ import numpy as np
 import pytest
 
 import confsched
-from confsched.plot import Curve, plot_overlay, plot_schedule, read_csv, schedule_title, write_csv
+from confsched.plot import (
+    Curve,
+    envelope,
+    plot_overlay,
+    plot_schedule,
+    read_csv,
+    schedule_title,
+    write_csv,
+)
 
 
 @pytest.fixture
@@ -58,3 +66,62 @@ def test_plot_overlay_takes_curves_of_different_lengths(tmp_path):
     curves = [Curve("a", np.linspace(1, 0, 50)), Curve("b", np.linspace(1, 0, 80), "--", "C0")]
     path = plot_overlay(curves, tmp_path / "o.png", "two", gap=(10, 0.8, 0.88, "gap"), layered=True)
     assert path.read_bytes().startswith(b"\x89PNG")
+
+
+def test_a_csv_of_several_blocks_is_exact_and_in_step_order(make_spec, tmp_path):
+    spec = make_spec(training={"epochs": 1, "max_steps": 150_001})  # 3 blocks of rows, the last short
+    path = write_csv(spec, tmp_path / "lr.csv")
+    lines = path.read_text().splitlines()
+    assert [line.split(",")[0] for line in lines[1:]] == [str(k) for k in range(150_001)]
+    assert np.array_equal(read_csv(path)[1], confsched.lr_curve(spec))
+
+
+def test_envelope_returns_a_curve_that_fits_in_the_columns_whole():
+    values = np.linspace(1.0, 0.0, 200)
+    steps, kept = envelope(values, columns=100)
+    assert np.array_equal(steps, np.arange(200))
+    assert np.array_equal(kept, values)
+
+
+@pytest.mark.parametrize("n", [1_000_000, 999_983])  # buckets of equal size; a shorter last one
+def test_envelope_keeps_each_columns_true_minimum_and_maximum(n):
+    values = np.cumsum(np.random.default_rng(1).normal(size=n))  # a random walk: no structure to lean on
+    columns = 1200
+    steps, kept = envelope(values, columns)
+    assert len(steps) <= 2 * columns + 2
+    assert steps[0] == 0
+    assert steps[-1] == n - 1
+    assert np.all(np.diff(steps) > 0)
+    assert np.array_equal(kept, values[steps])  # real samples, at the steps they belong to
+    size = -(-n // columns)
+    for start in range(0, n, size):
+        inside = (steps >= start) & (steps < start + size)
+        assert kept[inside].min() == values[start : start + size].min()
+        assert kept[inside].max() == values[start : start + size].max()
+
+
+def test_envelope_keeps_a_one_step_spike_and_a_one_step_dip():
+    values = np.full(10_000_000, 0.5)
+    values[1_234_567] = 1.0
+    values[8_765_432] = 0.0
+    steps, kept = envelope(values, 1200)
+    assert (1_234_567, 1.0) in zip(steps.tolist(), kept.tolist(), strict=True)
+    assert (8_765_432, 0.0) in zip(steps.tolist(), kept.tolist(), strict=True)
+    assert len(steps) <= 1200 + 4  # a flat bucket is one point (its min and max are its first step)
+
+
+def test_a_long_run_is_drawn_from_its_envelope_and_a_short_one_whole(make_spec, tmp_path, monkeypatch):
+    from matplotlib.axes import Axes
+
+    drawn: list[int] = []
+    plot = Axes.plot
+
+    def counting(self, *args, **kwargs):
+        drawn.append(len(args[0]))
+        return plot(self, *args, **kwargs)
+
+    monkeypatch.setattr(Axes, "plot", counting)
+    plot_schedule(make_spec(training={"epochs": 1, "max_steps": 2_000_000}), tmp_path / "long.png")
+    plot_schedule(make_spec(), tmp_path / "short.png")
+    assert 1000 < drawn[0] <= 2 * 1200 + 2  # 10 in x 120 dpi = 1200 pixel columns
+    assert drawn[1] == 1950
