@@ -12,7 +12,7 @@ from torch.optim.lr_scheduler import LRScheduler
 from confsched.errors import SpecError
 from confsched.groups import plan_groups
 from confsched.lr_scheduler import MetricDrivenLR, ScheduledLR
-from confsched.schedules import momentum_schedule
+from confsched.schedules import Schedule, momentum_schedule
 from confsched.spec.optimizer import OPTIMIZERS
 from confsched.spec.root import Spec
 
@@ -74,7 +74,7 @@ def build_scheduler(spec: Spec, optimizer: Optimizer, *, allow_spec_change: bool
     if callable(schedule):
         return ScheduledLR(
             optimizer,
-            schedule,
+            _param_group_schedules(spec, optimizer),
             total_steps=spec.total_steps,
             plan=spec.plan.explain(),
             fingerprint=fingerprint,
@@ -89,6 +89,24 @@ def build_scheduler(spec: Spec, optimizer: Optimizer, *, allow_spec_change: bool
         spec_config=spec_config,
         allow_spec_change=allow_spec_change,
     )
+
+
+def _param_group_schedules(spec: Spec, optimizer: Optimizer) -> Schedule | list[Schedule]:
+    """The schedule of each param group: its LR group's (by the ``lr_group`` key that
+    :func:`build_optimizer` sets), or the one schedule when every group shares it."""
+    schedules = dict(zip(spec.group_names, spec.group_schedules, strict=True))
+    if len({id(s) for s in schedules.values()}) == 1:
+        return spec.schedule  # type: ignore[return-value]
+    found = [str(group.get("lr_group")) for group in optimizer.param_groups]
+    unknown = [name for name in found if name not in schedules]
+    if unknown:
+        raise SpecError(
+            "optimizer.groups",
+            f"the groups follow different schedules, but param group(s) {unknown} name no LR group "
+            f"of the spec ({', '.join(schedules)}) in an 'lr_group' key: build the optimizer with "
+            "confsched.build_optimizer, or set 'lr_group' on each param group",
+        )
+    return [schedules[name] for name in found]  # type: ignore[misc]
 
 
 def build(

@@ -67,6 +67,14 @@ class ScheduleContext:
     """``scheduler.warmup_start``."""
     momentum_key: MomentumKey | None = None
     """What a momentum schedule would set on this optimizer (see :func:`momentum_key`)."""
+    group_lr: float | None = None
+    """Base LR of the LR group the schedule is made for (``None``: the default group, ``lr``).
+    Only families with ``per_group=True`` read it (an absolute floor shared by every group)."""
+
+    @property
+    def base_lr(self) -> float:
+        """Base LR of the group the schedule is made for: ``group_lr``, or ``optimizer.lr``."""
+        return self.lr if self.group_lr is None else self.group_lr
 
     @property
     def total_steps(self) -> int:
@@ -125,6 +133,10 @@ class Family:
     make: Callable[[Any, ScheduleContext], Made]
     summary: str
     driven_by: Literal["step", "metric"] = "step"
+    per_group: bool = False
+    """The multiplier depends on the group's base LR (:attr:`ScheduleContext.base_lr`; e.g. an
+    absolute floor every group shares), so the family is made once per LR group; otherwise every
+    group shares one schedule object."""
 
 
 def _linear(spec: s.LinearSpec, ctx: ScheduleContext) -> Schedule:

@@ -18,7 +18,7 @@ freshly built pair continues bit-identically, and loading under a changed spec i
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -124,8 +124,24 @@ class _Blocks:
         return self.values[0]
 
 
+def _per_param_group(schedule: Schedule | Sequence[Schedule], optimizer: Optimizer) -> list[Schedule]:
+    """One schedule per param group of ``optimizer``: ``schedule`` for all, or the sequence's."""
+    if not isinstance(schedule, Sequence):
+        return [schedule] * len(optimizer.param_groups)
+    schedules = list(schedule)
+    if len(schedules) != len(optimizer.param_groups):
+        raise ValueError(
+            f"{len(schedules)} schedules for {len(optimizer.param_groups)} param groups: give one "
+            "schedule, or one per param group"
+        )
+    return schedules
+
+
 class ScheduledLR(_SpecState, LRScheduler):
     """LR of group :math:`g` after :math:`k` calls of ``step()``: :math:`\\eta_g\\, m(k)`.
+
+    ``schedule`` is one multiplier function for every param group, or a sequence with one per
+    param group (groups with their own schedule).
 
     Call ``step()`` once after every ``optimizer.step()``. ``total_steps`` is the planned run;
     stepping past it warns once (:class:`ScheduleOverrunWarning`) with ``plan`` (how the total was
@@ -136,7 +152,7 @@ class ScheduledLR(_SpecState, LRScheduler):
     def __init__(
         self,
         optimizer: Optimizer,
-        schedule: Schedule,
+        schedule: Schedule | Sequence[Schedule],
         *,
         total_steps: int,
         plan: str = "",
@@ -146,7 +162,9 @@ class ScheduledLR(_SpecState, LRScheduler):
         momentum: Schedule | None = None,
         last_epoch: int = -1,
     ) -> None:
-        self.schedule = schedule
+        schedules = _per_param_group(schedule, optimizer)
+        self.schedule = schedules[0]
+        self.schedules = schedules
         self.momentum = momentum
         self.total_steps = total_steps
         self.plan = plan
@@ -154,15 +172,27 @@ class ScheduledLR(_SpecState, LRScheduler):
         self.spec_config = spec_config or {}
         self.allow_spec_change = allow_spec_change
         self.overrun_warned = False
-        self._multipliers = _Blocks(schedule)
+        blocks: dict[int, _Blocks] = {}
+        self._group_blocks = [blocks.setdefault(id(x), _Blocks(x)) for x in schedules]
+        self._multipliers = self._group_blocks[0]
+        self._shared = len(blocks) == 1
         self._momenta = None if momentum is None else _Blocks(momentum)
         self._momentum_key = None if momentum is None else _momentum_key(optimizer)
         self._tensor_lrs = any(isinstance(g["lr"], torch.Tensor) for g in optimizer.param_groups)
         super().__init__(optimizer, last_epoch)
 
-    def multiplier(self, step: int) -> float:
-        """:math:`m(\\text{step})`, from a cached block of ``schedule(np.arange(...))``."""
-        return self._multipliers.at(step)
+    def multiplier(self, step: int, group: int = 0) -> float:
+        """:math:`m(\\text{step})` of param group ``group``, from a cached block of
+        ``schedule(np.arange(...))``."""
+        return self._group_blocks[group].at(step)
+
+    def _lrs(self, step: int) -> list[Any]:
+        if self._shared:
+            m = self._multipliers.at(step)
+            return [base * m for base in self.base_lrs]
+        return [
+            base * blocks.at(step) for base, blocks in zip(self.base_lrs, self._group_blocks, strict=True)
+        ]
 
     def _set_momentum(self, step: int) -> None:
         if self._momenta is not None and self._momentum_key is not None:
@@ -170,8 +200,7 @@ class ScheduledLR(_SpecState, LRScheduler):
 
     def get_lr(self) -> list[float | torch.Tensor]:
         """The LRs for the current ``last_epoch`` (torch's protocol)."""
-        m = self.multiplier(self.last_epoch)
-        return [base * m for base in self.base_lrs]
+        return self._lrs(self.last_epoch)
 
     def step(self, epoch: int | None = None) -> None:
         """Advance one optimizer step and set every group's LR (no ``epoch`` argument)."""
@@ -198,13 +227,11 @@ class ScheduledLR(_SpecState, LRScheduler):
                 ScheduleOverrunWarning,
                 stacklevel=2,
             )
-        m = self._multipliers.at(step)
+        lrs = self._lrs(step)
         if self._tensor_lrs:
-            lrs = [base * m for base in self.base_lrs]
-            _write_lrs(self.optimizer, lrs)  # type: ignore[arg-type]
+            _write_lrs(self.optimizer, lrs)
             self._last_lr = [lr.clone() if isinstance(lr, torch.Tensor) else lr for lr in lrs]
         else:  # the hot path: plain floats
-            lrs = [base * m for base in self.base_lrs]
             for group, lr in zip(self.optimizer.param_groups, lrs, strict=True):
                 group["lr"] = lr
             self._last_lr = lrs

@@ -305,3 +305,52 @@ def test_lr_as_tensor(name):
     initial = [g["initial_lr"] for g in optimizer.param_groups]
     assert [float(lr) for lr in initial] == list(LRS)  # the base LRs are copies, not the filled tensors
     assert not any(a is b for a, b in zip(initial, tensors, strict=True))
+
+
+# ---- groups with schedules of their own ----------------------------------------------------------
+
+
+def test_groups_share_one_schedule_object_unless_the_family_is_per_group() -> None:
+    spec = make_spec("cosine")
+    assert len(spec.group_schedules) == 2
+    assert all(schedule is spec.schedule for schedule in spec.group_schedules)
+
+
+def _floored_at_absolute(spec: Any, ctx: Any) -> Any:
+    """A per-group family for the test: an absolute floor of 5e-4 shared by the groups, reached
+    linearly over the run (multiplier ``1 -> 5e-4 / base_lr``)."""
+    from confsched.schedules import Decay
+
+    return Decay(ctx.total_steps, "linear", 5e-4 / ctx.base_lr)
+
+
+def test_a_per_group_family_gives_each_group_its_own_curve_in_lr_curve_and_the_scheduler(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import dataclasses
+
+    from confsched.families import FAMILIES
+
+    monkeypatch.setitem(
+        FAMILIES, "linear", dataclasses.replace(FAMILIES["linear"], make=_floored_at_absolute, per_group=True)
+    )
+    spec = make_spec("linear", warmup=0)
+    default, head = spec.group_schedules
+    assert default is not head
+    curve = confsched.lr_curve(spec)
+    # both groups end at the same absolute LR, from their own base LRs (1e-3 and 3e-4)
+    assert curve[0].tolist() == [1e-3, 3e-4]
+    assert curve[-1].tolist() == pytest.approx([5e-4 + 5e-4 / TOTAL, 5e-4 - 2e-4 / TOTAL], rel=1e-12)
+    model = layers(2)
+    optimizer, scheduler = confsched.build(spec, model)
+    stepped = step_lrs(optimizer, scheduler, TOTAL)
+    # no no_decay patterns: one param group per LR group, in the same order as the curve's columns
+    assert stepped[:TOTAL] == curve.tolist()
+
+
+def test_a_sequence_of_schedules_must_match_the_param_groups() -> None:
+    from confsched.schedules import Constant
+
+    optimizer = torch.optim.SGD(layers(1).parameters(), lr=0.1)
+    with pytest.raises(ValueError, match="2 schedules for 1 param groups"):
+        confsched.ScheduledLR(optimizer, [Constant(1.0), Constant(0.5)], total_steps=3)

@@ -7,6 +7,7 @@ checks every rule that needs the whole run). Nothing later can produce an invali
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import types
@@ -76,6 +77,7 @@ class Spec(StrictModel):
     _plan: StepPlan = PrivateAttr()
     _warmup_steps: int = PrivateAttr()
     _schedule: Schedule | MetricPolicy = PrivateAttr()
+    _group_schedules: tuple[Schedule | MetricPolicy, ...] = PrivateAttr()
 
     @model_validator(mode="after")
     def _derive(self) -> Spec:
@@ -104,11 +106,18 @@ class Spec(StrictModel):
         )
         try:
             made = self.family.make(self.scheduler, context)
+            per_group = [
+                self.family.make(self.scheduler, dataclasses.replace(context, group_lr=lr))
+                if self.family.per_group and name != "default"
+                else made
+                for name, lr in self.group_base_lrs.items()
+            ]
         except ConfschedError as error:
             raise error.within("scheduler") from None
         self._plan = plan
         self._warmup_steps = warmup_steps
         self._schedule = made
+        self._group_schedules = tuple(per_group)
         return self
 
     @property
@@ -140,6 +149,12 @@ class Spec(StrictModel):
     def schedule(self) -> Schedule | MetricPolicy:
         """The LR multiplier as a function of the step (a policy for metric-driven families)."""
         return self._schedule
+
+    @property
+    def group_schedules(self) -> tuple[Schedule | MetricPolicy, ...]:
+        """Each LR group's schedule, in :attr:`group_names` order. Groups that follow the same
+        multiplier share one object (``is``): all of them unless the family is ``per_group``."""
+        return self._group_schedules
 
     @property
     def group_names(self) -> tuple[str, ...]:
