@@ -9,6 +9,7 @@ from torch import nn
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LRScheduler
 
+from confsched.adaptive import step_factor
 from confsched.errors import SpecError
 from confsched.groups import plan_groups
 from confsched.lr_scheduler import MetricDrivenLR, ScheduledLR
@@ -82,12 +83,14 @@ def build_scheduler(spec: Spec, optimizer: Optimizer, *, allow_spec_change: bool
             allow_spec_change=allow_spec_change,
             momentum=momentum_schedule(schedule),
         )
+    per_group = _param_group_schedules(spec, optimizer)
     return MetricDrivenLR(
         optimizer,
         schedule,
         fingerprint=fingerprint,
         spec_config=spec_config,
         allow_spec_change=allow_spec_change,
+        factors=[step_factor(p) for p in per_group] if isinstance(per_group, list) else None,
     )
 
 

@@ -26,7 +26,7 @@ import torch
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LRScheduler, ReduceLROnPlateau
 
-from confsched.adaptive import MetricPolicy, MetricState
+from confsched.adaptive import MetricPolicy, MetricState, step_factor
 from confsched.errors import ResumeError
 from confsched.schedules import Schedule
 
@@ -266,7 +266,11 @@ class ScheduledLR(_SpecState, LRScheduler):
 class MetricDrivenLR(_SpecState, ReduceLROnPlateau):
     """A metric-driven family (``reduce_lr_on_plateau``, ``greedy``): call ``step(metric)``.
 
-    The LR changes only when a metric update says so (see :mod:`confsched.adaptive`).
+    The LR changes only when a metric update says so (see :mod:`confsched.adaptive`). A family with
+    a step-driven factor too (a warmup before the plateau, a ``chain``) also takes ``step()``
+    without a metric after each ``optimizer.step()``: the LR of group :math:`g` is its plateau LR
+    times the factor at the number of such steps. ``factors`` gives each param group its own
+    factor (default: the policy's).
     """
 
     def __init__(
@@ -277,6 +281,7 @@ class MetricDrivenLR(_SpecState, ReduceLROnPlateau):
         fingerprint: str = "",
         spec_config: dict[str, Any] | None = None,
         allow_spec_change: bool = False,
+        factors: Sequence[Schedule | None] | None = None,
     ) -> None:
         if not isinstance(optimizer, Optimizer):
             raise TypeError(f"{type(optimizer).__name__} is not an Optimizer")
@@ -293,26 +298,45 @@ class MetricDrivenLR(_SpecState, ReduceLROnPlateau):
             )
         base_lrs = [float(group["initial_lr"]) for group in optimizer.param_groups]
         self.base_lrs = list[float | torch.Tensor](base_lrs)
-        self.state: MetricState = policy.start(base_lrs)
+        groups = [str(group.get("lr_group", "default")) for group in optimizer.param_groups]
+        self.state: MetricState = policy.start(base_lrs, groups)
         self.last_epoch = 0
+        if factors is None:
+            factors = [step_factor(policy)] * len(optimizer.param_groups)
+        self.factors = list(factors)
+        self.steps = 0
+        if any(factor is not None for factor in self.factors):
+            _write_lrs(self.optimizer, self._lrs())
         self._last_lr = _read_lrs(optimizer)
 
+    def _lrs(self) -> list[float]:
+        """The policy's LRs times each group's step-driven factor at the step count."""
+        return [
+            lr if factor is None else lr * float(factor(self.steps))
+            for lr, factor in zip(self.state.lrs, self.factors, strict=True)
+        ]
+
     def step(self, metrics: Any = None, epoch: int | None = None) -> None:  # type: ignore[override]
-        """Feed one metric value (a float or a 0-d tensor) and update the LRs."""
+        """Feed one metric value (a float or a 0-d tensor) and update the LRs; without a metric,
+        advance the step-driven factor by one step (only when the family has one)."""
         if metrics is None:
-            raise TypeError(
-                f"this scheduler adapts the LR to a metric: call scheduler.step(metric), e.g. "
-                f"scheduler.step(val_loss) ({type(self.policy).__name__})"
-            )
-        self.policy.update(self.state, float(metrics))
-        self.last_epoch = self.state.updates
-        _write_lrs(self.optimizer, self.state.lrs)
+            if all(factor is None for factor in self.factors):
+                raise TypeError(
+                    f"this scheduler adapts the LR to a metric: call scheduler.step(metric), e.g. "
+                    f"scheduler.step(val_loss) ({type(self.policy).__name__})"
+                )
+            self.steps += 1
+        else:
+            self.policy.update(self.state, float(metrics))
+            self.last_epoch = self.state.updates
+        _write_lrs(self.optimizer, self._lrs())
         self._last_lr = _read_lrs(self.optimizer)
 
     def state_dict(self) -> dict[str, Any]:
-        """The metric state, base LRs and the spec's fingerprint."""
+        """The metric state, the step count, base LRs and the spec's fingerprint."""
         return {
             "state": self.state.to_dict(),
+            "steps": self.steps,
             "base_lrs": list(self.base_lrs),
             "fingerprint": self.fingerprint,
             "spec_config": self.spec_config,
@@ -323,6 +347,7 @@ class MetricDrivenLR(_SpecState, ReduceLROnPlateau):
         self._check_spec(state_dict)
         self.base_lrs = list(state_dict["base_lrs"])
         self.state = MetricState(**state_dict["state"])
+        self.steps = int(state_dict.get("steps", 0))
         self.last_epoch = self.state.updates
-        _write_lrs(self.optimizer, self.state.lrs)
+        _write_lrs(self.optimizer, self._lrs())
         self._last_lr = _read_lrs(self.optimizer)
