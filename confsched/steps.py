@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Literal
 
 from confsched.errors import SpecError
 from confsched.spec.duration import Duration
@@ -53,13 +54,14 @@ class StepPlan:
     steps_per_epoch: int
     total_steps: int
 
-    def steps(self, duration: Duration) -> int:
-        """Return ``duration`` in whole optimizer steps (fractions and epochs rounded up)."""
+    def steps(self, duration: Duration, *, rounding: Literal["ceil", "floor"] = "ceil") -> int:
+        """Return ``duration`` in whole optimizer steps (fractions and epochs rounded up, or down
+        with ``rounding="floor"``: NeMo's ``int(warmup_ratio * max_steps)``)."""
         if duration.unit == "steps":
             return int(duration.amount)
-        if duration.unit == "fraction":
-            return math.ceil(duration.amount * self.total_steps)
-        return math.ceil(duration.amount * self.steps_per_epoch)
+        whole = self.total_steps if duration.unit == "fraction" else self.steps_per_epoch
+        exact = duration.amount * whole
+        return math.floor(exact) if rounding == "floor" else math.ceil(exact)
 
     def describe(self, duration: Duration) -> str:
         """``duration`` and its steps for a message: ``5000 steps``, ``60ep = 2340 steps``."""

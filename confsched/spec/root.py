@@ -91,7 +91,7 @@ class Spec(StrictModel):
             max_steps=self.training.max_steps,
         )
         warmup = self.scheduler.warmup
-        warmup_steps = plan.steps(warmup)
+        warmup_steps = plan.steps(warmup, rounding=self.scheduler.warmup_rounding)
         if warmup_steps > plan.total_steps:
             raise SpecError(
                 "scheduler.warmup", f"{plan.describe(warmup)} exceeds the run ({plan.total_steps} steps)"
@@ -103,12 +103,13 @@ class Spec(StrictModel):
             warmup_shape=self.scheduler.warmup_shape,
             warmup_start=self.scheduler.warmup_start,
             momentum_key=momentum_key(self.optimizer),
+            group_names=self.group_names,
         )
         try:
-            made = self.family.make(self.scheduler, context)
+            made = self.family.build(self.scheduler, context)
             per_group = [
-                self.family.make(self.scheduler, dataclasses.replace(context, group_lr=lr))
-                if self.family.per_group and name != "default"
+                self.family.build(self.scheduler, dataclasses.replace(context, group_lr=lr, group_name=name))
+                if self.family.is_per_group(self.scheduler) and name != "default"
                 else made
                 for name, lr in self.group_base_lrs.items()
             ]
@@ -122,8 +123,11 @@ class Spec(StrictModel):
 
     @property
     def family(self) -> Family:
-        """The registry row of ``scheduler.name``."""
-        return FAMILIES[self.scheduler.name]
+        """The registry row of ``scheduler.name`` (a ``chain`` with a metric-driven member is
+        metric-driven)."""
+        family = FAMILIES[self.scheduler.name]
+        driven_by = family.driven_by_for(self.scheduler)
+        return family if driven_by == family.driven_by else dataclasses.replace(family, driven_by=driven_by)
 
     @property
     def plan(self) -> StepPlan:
@@ -387,7 +391,7 @@ def spec_error(exc: ValidationError, *, source: str = "") -> SpecError:
         return SpecError(path, f"expected a mapping of keys, got {_describe(value)}{more}", source=source)
     if kind in ("union_tag_invalid", "union_tag_not_found"):
         section = path.split(".")[-1].split("[")[0]
-        names = list(FAMILIES) if section in ("scheduler",) else list(OPTIMIZERS)
+        names = list(FAMILIES) if section in ("scheduler", "schedulers") else list(OPTIMIZERS)
         if kind == "union_tag_not_found":
             return SpecError(_join(path, "name"), f"missing; choose one of: {_choices(names)}", source=source)
         tag = str(ctx.get("tag"))
