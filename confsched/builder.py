@@ -64,15 +64,22 @@ def build_optimizer(spec: Spec, model: NamedParameters) -> Optimizer:
     return optimizer
 
 
-def build_scheduler(spec: Spec, optimizer: Optimizer, *, allow_spec_change: bool = False) -> LRScheduler:
+def build_scheduler(
+    spec: Spec, optimizer: Optimizer, *, allow_spec_change: bool = False, last_epoch: int = -1
+) -> LRScheduler:
     """The scheduler of ``spec.scheduler`` over ``optimizer`` (its groups' LRs are the base LRs).
 
     ``allow_spec_change`` lets ``load_state_dict`` accept a state saved under another spec (with a
-    warning) instead of raising :class:`~confsched.errors.ResumeError`.
+    warning) instead of raising :class:`~confsched.errors.ResumeError`. ``last_epoch`` (torch's;
+    step-driven families) starts the scheduler at step ``last_epoch + 1`` without a state dict;
+    groups without ``initial_lr`` take their current LR as their base LR.
     """
     schedule = spec.schedule
     fingerprint, spec_config = spec.fingerprint, spec.to_config()
     if callable(schedule):
+        if last_epoch >= 0:
+            for group in optimizer.param_groups:
+                group.setdefault("initial_lr", group["lr"])
         return ScheduledLR(
             optimizer,
             _param_group_schedules(spec, optimizer),
@@ -82,6 +89,7 @@ def build_scheduler(spec: Spec, optimizer: Optimizer, *, allow_spec_change: bool
             spec_config=spec_config,
             allow_spec_change=allow_spec_change,
             momentum=momentum_schedule(schedule),
+            last_epoch=last_epoch,
         )
     per_group = _param_group_schedules(spec, optimizer)
     return MetricDrivenLR(

@@ -107,6 +107,29 @@ def _write_momentum(optimizer: Optimizer, key: str, value: float) -> None:
         group[key] = (value, *group[key][1:]) if key == "betas" else value
 
 
+_ORDER = "https://pytorch.org/docs/stable/optim.html#how-to-adjust-learning-rate"
+
+
+def _check_order(optimizer: Optimizer) -> None:
+    """torch's two warnings at the first ``scheduler.step()``: ``optimizer.step`` replaced after the
+    scheduler wrapped it (the order cannot be checked), or not called yet (the order is wrong)."""
+    if not hasattr(optimizer.step, "_wrapped_by_lr_sched"):
+        warnings.warn(
+            "`optimizer.step()` has been overridden after the scheduler was built, so confsched cannot "
+            "check that it runs before `scheduler.step()`: call `optimizer.step()` first, or the "
+            f"first LR of the schedule is skipped (see {_ORDER})",
+            UserWarning,
+            stacklevel=3,
+        )
+    elif not getattr(optimizer, "_opt_called", False):
+        warnings.warn(
+            "scheduler.step() was called before optimizer.step(): call optimizer.step() first, "
+            f"or the first LR of the schedule is skipped (see {_ORDER})",
+            UserWarning,
+            stacklevel=3,
+        )
+
+
 class _Blocks:
     """A schedule's values at consecutive steps, computed a block at a time (vectorised)."""
 
@@ -143,7 +166,11 @@ class ScheduledLR(_SpecState, LRScheduler):
     ``schedule`` is one multiplier function for every param group, or a sequence with one per
     param group (groups with their own schedule).
 
-    Call ``step()`` once after every ``optimizer.step()``. ``total_steps`` is the planned run;
+    Call ``step()`` once after every ``optimizer.step()`` (the first call warns, as torch's
+    schedulers do, when ``optimizer.step()`` has not run yet or was replaced after the scheduler was
+    built). ``last_epoch`` is torch's: a scheduler built with ``last_epoch=k`` starts at step
+    ``k + 1`` without a state dict (the groups need ``initial_lr``, their base LRs, as in torch).
+    ``total_steps`` is the planned run;
     stepping past it warns once (:class:`ScheduleOverrunWarning`) with ``plan`` (how the total was
     computed) in the message. With ``momentum`` (a schedule of absolute values), every group's
     ``momentum``, or beta1 of its ``betas``, is set to ``momentum(k)`` as well.
@@ -209,13 +236,8 @@ class ScheduledLR(_SpecState, LRScheduler):
                 "ScheduledLR.step() takes no epoch: it counts optimizer steps; "
                 "to resume, use load_state_dict()"
             )
-        if self._step_count == 1 and not getattr(self.optimizer, "_opt_called", False):
-            warnings.warn(
-                "scheduler.step() was called before optimizer.step(): call optimizer.step() first, "
-                "or the first LR of the schedule is skipped",
-                UserWarning,
-                stacklevel=2,
-            )
+        if self._step_count == 1:
+            _check_order(self.optimizer)
         self._step_count += 1
         self.last_epoch = step = self.last_epoch + 1
         if step > self.total_steps and not self.overrun_warned:

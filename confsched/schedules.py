@@ -286,9 +286,8 @@ class PolynomialDecay:
         if self.cycle:
             span = self.length * np.maximum(1, -(-t // self.length))
             return np.asarray(self._level(1 - t / span) / self.lr_init, dtype=np.float64)
-        if self.k_decay != 1.0:
-            k = self.k_decay
-            remaining = 1 - np.power(np.minimum(t, self.length), k) / float(self.length) ** k
+        if self.k_decay != 1.0:  # (t / L)^k rather than timm's t^k / L^k, which overflows for large k
+            remaining = 1 - np.power(np.minimum(t, self.length) / self.length, self.k_decay)
         else:
             remaining = 1 - np.minimum(t, self.length) / self.length
         return np.where(t > self.length, self.lr_end / self.lr_init, self._level(remaining) / self.lr_init)

@@ -11,7 +11,10 @@ gradient accumulation over :math:`A` batches and :math:`E` epochs:
     n_b &= \\lfloor N_r / B \\rfloor \\text{ if drop\\_last else } \\lceil N_r / B \\rceil
         && \\text{batches per epoch on each rank}
 
-    S &= \\lceil n_b / A \\rceil
+    n_b' &= \\min(n_b, \\ell) \\text{ or } \\lfloor n_b \\ell \\rfloor
+        && \\text{Lightning's limit\\_train\\_batches } \\ell \\text{ (an int, or a fraction), when set}
+
+    S &= \\lceil n_b' / A \\rceil
         && \\text{optimizer steps per epoch (a partial accumulation still steps)}
 
     T &= E \\cdot S, \\text{ or } \\texttt{max\\_steps} \\text{ when set}
@@ -53,6 +56,11 @@ class StepPlan:
     batches_per_epoch: int
     steps_per_epoch: int
     total_steps: int
+    limit_train_batches: int | float | None = None
+    """Lightning's ``limit_train_batches``: at most this many batches per epoch (an int), or this
+    fraction of them (a float, ``int(n_b * fraction)`` as Lightning computes it)."""
+    batches_dropped: int = 0
+    """Batches per epoch the limit leaves out (``batches_per_epoch`` counts those that run)."""
 
     def steps(self, duration: Duration, *, rounding: Literal["ceil", "floor"] = "ceil") -> int:
         """Return ``duration`` in whole optimizer steps (fractions and epochs rounded up, or down
@@ -78,8 +86,13 @@ class StepPlan:
             )
         parts.append(
             f"batches per epoch = {rounding}({self.samples_per_rank} / {self.batch_size}) = "
-            f"{self.batches_per_epoch}"
+            f"{self.batches_per_epoch + self.batches_dropped}"
         )
+        limit, batches = self.limit_train_batches, self.batches_per_epoch + self.batches_dropped
+        if isinstance(limit, int):
+            parts.append(f"limit_train_batches: min({batches}, {limit}) = {self.batches_per_epoch}")
+        elif limit is not None:
+            parts.append(f"limit_train_batches: int({batches} x {limit:g}) = {self.batches_per_epoch}")
         parts.append(
             f"steps per epoch = ceil({self.batches_per_epoch} / {self.grad_accum_steps}) = "
             f"{self.steps_per_epoch}"
@@ -100,6 +113,7 @@ def plan_steps(
     grad_accum_steps: int,
     epochs: int | None,
     max_steps: int | None,
+    limit_train_batches: int | float | None = None,
 ) -> StepPlan:
     """Compute :class:`StepPlan` with the formulas of this module's docstring.
 
@@ -108,7 +122,8 @@ def plan_steps(
     """
     samples_per_rank = -(-dataset_size // world_size)
     batches = samples_per_rank // batch_size if drop_last else -(-samples_per_rank // batch_size)
-    steps_per_epoch = -(-batches // grad_accum_steps)
+    limited = _limited(batches, limit_train_batches)
+    steps_per_epoch = -(-limited // grad_accum_steps)
     if steps_per_epoch == 0:
         raise SpecError(
             "data.batch_size",
@@ -131,7 +146,25 @@ def plan_steps(
         epochs=epochs,
         max_steps=max_steps,
         samples_per_rank=samples_per_rank,
-        batches_per_epoch=batches,
+        batches_per_epoch=limited,
         steps_per_epoch=steps_per_epoch,
         total_steps=total,
+        limit_train_batches=limit_train_batches,
+        batches_dropped=batches - limited,
     )
+
+
+def _limited(batches: int, limit: int | float | None) -> int:
+    """Batches per epoch under Lightning's ``limit_train_batches`` (``_parse_num_batches``)."""
+    if limit is None:
+        return batches
+    if isinstance(limit, int):
+        return min(batches, limit)
+    limited = int(batches * limit)
+    if limited == 0 and batches > 0:
+        raise SpecError(
+            "training.limit_train_batches",
+            f"{limit:g} of {batches} batches per epoch is 0 batches (Lightning: int({batches} x {limit:g})); "
+            f"use at least {1 / batches:.3g}",
+        )
+    return limited

@@ -89,6 +89,7 @@ class Spec(StrictModel):
             grad_accum_steps=self.training.grad_accum_steps,
             epochs=self.training.epochs,
             max_steps=self.training.max_steps,
+            limit_train_batches=self.training.limit_train_batches,
         )
         warmup = self.scheduler.warmup
         warmup_steps = plan.steps(warmup, rounding=self.scheduler.warmup_rounding)

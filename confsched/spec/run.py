@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from pydantic import model_validator
+from typing import Annotated
+
+from pydantic import Field, model_validator
 
 from confsched.errors import SpecError
-from confsched.spec.base import PositiveInt, StrictModel
+from confsched.spec.base import NotBool, PositiveInt, StrictModel
 
 __all__ = ["DataSpec", "TrainingSpec"]
 
@@ -32,6 +34,9 @@ class TrainingSpec(StrictModel):
     """Batches accumulated per optimizer step (a partial accumulation at epoch end still steps)."""
     world_size: PositiveInt = 1
     """Data-parallel processes; each gets a DistributedSampler shard."""
+    limit_train_batches: PositiveInt | Annotated[float, Field(gt=0, le=1), NotBool] | None = None
+    """Lightning's limit_train_batches: run at most this many batches per epoch (an int) or this
+    fraction of them (a float in (0, 1]); null: all."""
 
     @model_validator(mode="after")
     def _length(self) -> TrainingSpec:
