@@ -272,8 +272,9 @@ def _cosine_with_restarts(spec: s.CosineWithRestartsSpec, ctx: ScheduleContext) 
 
 def _polynomial(spec: s.PolynomialSpec, ctx: ScheduleContext) -> Schedule:
     reference = _reference_lr(spec, ctx)
-    if not spec.lr_end < reference:
-        raise SpecError("lr_end", f"{spec.lr_end:g} must be below {_reference_described(spec, ctx)}")
+    if spec.floor_groups == "scaled" and not spec.lr_end < reference:
+        raise SpecError("lr_end", f"{spec.lr_end:g} must be below optimizer.lr ({ctx.lr:g})")
+    _finite_peak("lr_end", spec.lr_end / reference, ctx)
     if ctx.curve_steps == 0:
         raise SpecError(
             "warmup",
@@ -289,12 +290,6 @@ def _reference_lr(spec: s.SchedulerBase, ctx: ScheduleContext) -> float:
     """The LR an absolute floor is a fraction of: ``optimizer.lr`` (transformers'), or the group's
     own base LR with ``floor_groups: same``."""
     return ctx.base_lr if getattr(spec, "floor_groups", "scaled") == "same" else ctx.lr
-
-
-def _reference_described(spec: s.SchedulerBase, ctx: ScheduleContext) -> str:
-    if getattr(spec, "floor_groups", "scaled") == "same":
-        return f"the base LR of every group ({ctx.group_name}: {ctx.base_lr:g})"
-    return f"optimizer.lr ({ctx.lr:g})"
 
 
 def _constant(spec: s.ConstantSpec, ctx: ScheduleContext) -> Schedule:
@@ -317,8 +312,10 @@ def _min_lr_rate(spec: s.SchedulerBase, ctx: ScheduleContext, knob: str = "min_l
     if value is None:
         return 0.0
     reference = _reference_lr(spec, ctx)
-    if value > reference:
-        raise SpecError(knob, f"{value:g} must not exceed {_reference_described(spec, ctx)}")
+    if value > reference and getattr(spec, "floor_groups", "scaled") == "scaled":
+        raise SpecError(knob, f"{value:g} must not exceed optimizer.lr ({ctx.lr:g})")
+    # shared by every group (torch's eta_min), it may lie above a group's base LR: the LR then rises
+    _finite_peak(knob, value / reference, ctx)
     return float(value / reference)
 
 
@@ -631,9 +628,10 @@ def _cyclic(spec: s.CyclicSpec, ctx: ScheduleContext) -> Schedule:
         raise SpecError("step_size_up", f"{spec.step_size_up} = 0 steps; the LR needs a step to rise")
     if down == 0:
         raise SpecError("step_size_down", f"{spec.step_size_down} = 0 steps; the LR needs a step to fall")
-    peak = spec.max_lr / ctx.lr
-    _finite_peak("max_lr", peak, ctx)
-    lr = ctx.after_warmup(Cyclic(up, down, 1.0, peak, spec.mode, spec.gamma))
+    low = 1.0 if spec.base_lr is None else spec.base_lr / ctx.lr
+    high = spec.max_lr / ctx.lr
+    _finite_peak("max_lr", high, ctx)
+    lr = ctx.after_warmup(Cyclic(up, down, low, high, spec.mode, spec.gamma))
     if not spec.cycle_momentum:
         return lr
     _need_momentum(ctx)

@@ -554,8 +554,11 @@ class CyclicSpec(SchedulerBase):
 
     name: Literal["cyclic"]
     max_lr: PositiveFloat
-    """Top of the cycle for the default group (torch's max_lr; the base LR is torch's base_lr);
-    other groups peak at the same multiple of their base LR."""
+    """Top of the cycle for the default group (torch's max_lr); other groups peak at the same
+    multiple of their base LR."""
+    base_lr: PositiveFloat | None = None
+    """Bottom of the cycle for the default group (torch's base_lr), other groups at the same
+    multiple of their base LR; null: the base LR itself (optimizer.lr)."""
     step_size_up: Duration = Field(default=parse_duration(2000))
     """Steps from the bottom to the top of a cycle (a duration, at least one step)."""
     step_size_down: Duration | None = None
@@ -575,6 +578,8 @@ class CyclicSpec(SchedulerBase):
 
     @model_validator(mode="after")
     def _gamma_for_exp_range(self) -> CyclicSpec:
+        if self.base_lr is not None and not self.base_lr < self.max_lr:
+            raise SpecError("max_lr", f"{self.max_lr:g} must be above base_lr ({self.base_lr:g})")
         if self.gamma != 1 and self.mode != "exp_range":
             raise SpecError(
                 "gamma", f"{self.gamma:g}, but only mode exp_range uses gamma (mode is {self.mode})"
