@@ -164,7 +164,10 @@ class ScheduleContext:
         which keeps the global step."""
         w, h = self.warmup_steps, self.hold_steps
         if not self.warmup_prefix:
-            return decay if w == 0 else sequence([(w, self.ramp())], Shift(decay, w))
+            # NeMo's warmup ends with its step W at (W + 1) / (W + 1) = 1: laid over a curve, it
+            # covers that step too
+            span = w + 1 if w and self.warmup_shape == "nemo" else w
+            return decay if w == 0 else sequence([(span, self.ramp())], Shift(decay, span))
         phases: list[tuple[int, Schedule]] = [(w, self.ramp())] if w else []
         if h:
             phases.append((h, Constant(1.0)))
