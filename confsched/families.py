@@ -93,6 +93,8 @@ class ScheduleContext:
     """Name of that LR group (for messages, and per-group lists such as plateau's ``min_lr``)."""
     group_names: tuple[str, ...] = ("default",)
     """Every LR group of the spec, in optimizer order."""
+    group_base_lrs: tuple[float, ...] = ()
+    """Their base LRs (bounds: a multiplier times the largest must stay finite)."""
     hold_steps: int = 0
     """``scheduler.hold`` in steps: the curve starts after warmup + hold (set by :meth:`Family.build`)."""
     warmup_prefix: bool = True
@@ -241,10 +243,10 @@ class Family:
             return made
         schedule: Schedule = made
         if spec.floor_lr is not None:
-            floor = spec.floor_lr / ctx.base_lr
+            floor = _of_base("floor_lr", spec.floor_lr, ctx)
             schedule = with_lr(schedule, lambda lr: Clamp(lr, floor, ctx.warmup_steps))
         if spec.after_run_lr is not None:
-            after = spec.after_run_lr / ctx.base_lr
+            after = _of_base("after_run_lr", spec.after_run_lr, ctx)
             end = ctx.total_steps + 1
             schedule = with_lr(schedule, lambda lr: Join((lr, Constant(after)), (end,)))
         if spec.noise is not None:
@@ -277,7 +279,7 @@ def _polynomial(spec: s.PolynomialSpec, ctx: ScheduleContext) -> Schedule:
     reference = _reference_lr(spec, ctx)
     if spec.floor_groups == "scaled" and not spec.lr_end < reference:
         raise SpecError("lr_end", f"{spec.lr_end:g} must be below optimizer.lr ({ctx.lr:g})")
-    _finite_peak("lr_end", spec.lr_end / reference, ctx)
+    _of_base("lr_end", spec.lr_end, ctx, reference)
     if ctx.curve_steps == 0:
         raise SpecError(
             "warmup",
@@ -318,8 +320,7 @@ def _min_lr_rate(spec: s.SchedulerBase, ctx: ScheduleContext, knob: str = "min_l
     if value > reference and getattr(spec, "floor_groups", "scaled") == "scaled":
         raise SpecError(knob, f"{value:g} must not exceed optimizer.lr ({ctx.lr:g})")
     # shared by every group (torch's eta_min), it may lie above a group's base LR: the LR then rises
-    _finite_peak(knob, value / reference, ctx)
-    return float(value / reference)
+    return _of_base(knob, value, ctx, reference)
 
 
 def _cosine_with_min_lr(spec: s.CosineWithMinLRSpec, ctx: ScheduleContext) -> Schedule:
@@ -583,6 +584,7 @@ def _one_cycle(spec: s.OneCycleSpec, ctx: ScheduleContext) -> Schedule:
     _refuse_warmup(spec, ctx, "one_cycle warms up itself, over pct_start of the run")
     total, pct = ctx.total_steps, spec.pct_start
     peak = 1.0 if spec.max_lr is None else spec.max_lr / ctx.lr
+    _finite_peak("max_lr", peak, ctx)
     initial = peak / spec.div_factor
     final = initial / spec.final_div_factor
     rise_end = float(pct * total) - 1
@@ -631,9 +633,8 @@ def _cyclic(spec: s.CyclicSpec, ctx: ScheduleContext) -> Schedule:
         raise SpecError("step_size_up", f"{spec.step_size_up} = 0 steps; the LR needs a step to rise")
     if down == 0:
         raise SpecError("step_size_down", f"{spec.step_size_down} = 0 steps; the LR needs a step to fall")
-    low = 1.0 if spec.base_lr is None else spec.base_lr / ctx.lr
-    high = spec.max_lr / ctx.lr
-    _finite_peak("max_lr", high, ctx)
+    low = 1.0 if spec.base_lr is None else _of_base("base_lr", spec.base_lr, ctx, ctx.lr)
+    high = _of_base("max_lr", spec.max_lr, ctx, ctx.lr)
     lr = ctx.after_warmup(Cyclic(up, down, low, high, spec.mode, spec.gamma))
     if not spec.cycle_momentum:
         return lr
@@ -644,16 +645,35 @@ def _cyclic(spec: s.CyclicSpec, ctx: ScheduleContext) -> Schedule:
     return WithMomentum(lr, momentum)
 
 
+def _of_base(field: str, value: float, ctx: ScheduleContext, reference: float | None = None) -> float:
+    """An absolute LR ``value`` as a multiplier of ``reference`` (default: the group's base LR),
+    refused unless the multiplier and the LR it gives every group stay finite (below 1e300)."""
+    reference = ctx.base_lr if reference is None else reference
+    if not reference > 0:
+        raise SpecError(
+            field,
+            f"{value:g} is an absolute LR, but the base LR of group {ctx.group_name} is {reference:g}: "
+            "the LR of that group is its base LR times a multiplier",
+        )
+    multiplier = value / reference
+    if not multiplier <= 1e300:
+        raise SpecError(
+            field, f"{value:g} is {multiplier:g} x the base LR of group {ctx.group_name}, above 1e300"
+        )
+    _finite_peak(field, multiplier, ctx)
+    return multiplier
+
+
 def _finite_peak(field: str, multiplier: float, ctx: ScheduleContext) -> None:
-    """An LR ``multiplier`` times the base LR must stay a finite float (below 1e300)."""
-    if multiplier * max(ctx.lr, ctx.base_lr) > 1e300:
-        raise SpecError(field, f"peaks at {multiplier:g} x the base LR ({ctx.base_lr:g}), above 1e300")
+    """An LR ``multiplier`` times every group's base LR must stay a finite float (below 1e300)."""
+    largest = max(ctx.lr, ctx.base_lr, *ctx.group_base_lrs)
+    if not multiplier * largest <= 1e300:
+        raise SpecError(field, f"makes an LR of {multiplier:g} x {largest:g} (a group's LR), above 1e300")
 
 
 def _swalr(spec: s.SwalrSpec, ctx: ScheduleContext) -> Schedule:
     anneal = ctx.steps("anneal", spec.anneal)
-    target = spec.swa_lr / ctx.base_lr
-    _finite_peak("swa_lr", target, ctx)
+    target = _of_base("swa_lr", spec.swa_lr, ctx)
     return ctx.after_warmup(SwaAnneal(anneal, target, ctx.start_level, spec.anneal_strategy))
 
 
@@ -667,7 +687,7 @@ def _t5_inverse_sqrt(spec: s.T5InverseSqrtSpec, ctx: ScheduleContext) -> Schedul
     hold = ctx.steps("constant_steps", spec.constant_steps)
     if hold == 0:
         raise SpecError("constant_steps", f"{spec.constant_steps} = 0 steps; 1/sqrt(0) is no LR")
-    scale = 1.0 / ctx.base_lr
+    scale = _of_base("constant_steps", 1.0, ctx)
     _finite_peak("constant_steps", scale / math.sqrt(hold), ctx)
     return RsqrtHold(hold, scale)
 

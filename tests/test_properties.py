@@ -177,27 +177,58 @@ specs = st.fixed_dictionaries(
 
 def multiplier_bound(spec: confsched.Spec) -> float:
     """The largest LR multiplier the spec allows (1 unless a knob asks for more)."""
-    sc = spec.scheduler
+    return _bound(spec.scheduler, spec.total_steps, spec.total_steps - spec.warmup_steps, spec)
+
+
+def _bound(sc: Any, total: int, decay_steps: int, spec: confsched.Spec) -> float:
+    """The largest multiplier of the scheduler section ``sc`` (a member of chain / sequential
+    too), ignoring the absolute LRs of :func:`lr_bounds`."""
     bound = 1.0
+    lr = spec.optimizer.lr
     if sc.name == "one_cycle" and sc.max_lr is not None:
-        bound = sc.max_lr / spec.optimizer.lr
+        bound = sc.max_lr / lr
+    elif sc.name == "cyclic":
+        bound = max(bound, sc.max_lr / lr, (sc.base_lr or lr) / lr)
     elif sc.name == "piecewise":
         bound = max([bound, *(value for _, value in sc.knots)])
     elif sc.name == "phases":
         bound = max([bound, *(v for p in sc.phases for v in (p.start, p.end) if v is not None)])
-    elif sc.name == "cosine_cycles":
+    elif sc.name == "sgdr":
+        bound = max([bound, *(v for c in sc.cycles for v in (c.start, c.peak, c.end))])
+    elif sc.name in ("cosine_cycles", "tanh"):
         bound = max(bound, sc.cycle_decay ** (sc.cycle_limit - 1))
     elif sc.name in ("exponential", "step", "multistep"):
-        decay_steps = spec.total_steps - spec.warmup_steps  # growth (gamma > 1) stops at the end
+        # growth (gamma > 1) stops at the end of the curve
         if sc.name == "exponential" and sc.gamma is None:
             bound = max(bound, sc.final_lr_ratio)
         elif sc.name == "exponential":
-            bound = max(bound, sc.gamma**decay_steps)
+            period = spec.plan.steps(sc.period) or 1
+            bound = max(bound, sc.gamma ** -(-decay_steps // period))
         elif sc.name == "step":
             bound = max(bound, sc.gamma ** (decay_steps // spec.plan.steps(sc.step_size)))
         else:
             bound = max(bound, sc.gamma ** len(sc.milestones))
-    return bound
+    elif sc.name == "chain":
+        bound = math.prod(_bound(m, total, decay_steps, spec) for m in sc.schedulers)
+    elif sc.name == "sequential":
+        bound = max(_bound(m, total, total, spec) for m in sc.schedulers)
+    return bound * (1 + sc.noise.pct if sc.noise is not None else 1.0)
+
+
+def lr_bounds(spec: confsched.Spec) -> np.ndarray:
+    """Each group's largest LR: its base LR times :func:`multiplier_bound`, or an absolute LR the
+    spec sets for every group (floors, SWA LR, T5's 1/sqrt) when that is larger."""
+    base = np.array([spec.group_base_lrs[n] for n in spec.group_names])
+    sc = spec.scheduler
+    absolute = [0.0]
+    for section in [sc, *getattr(sc, "schedulers", [])]:
+        absolute += [v for v in (section.floor_lr, section.after_run_lr) if v is not None]
+        if getattr(section, "floor_groups", "scaled") == "same":
+            absolute += [v for v in (getattr(section, "min_lr", None), getattr(section, "lr_end", None)) if v]
+        absolute += [section.swa_lr] if section.name == "swalr" else []
+        absolute += [1.0] if section.name == "t5_inverse_sqrt" else []
+    noise = 1 + sc.noise.pct if sc.noise is not None else 1.0
+    return np.maximum(base * multiplier_bound(spec), max(absolute) * noise * max(1.0, multiplier_bound(spec)))
 
 
 def sample_steps(spec: confsched.Spec) -> list[int]:
@@ -266,10 +297,9 @@ def test_a_fuzzed_spec_is_valid_and_sane_or_refused_with_a_path(raw):
     if steps[-1] <= STEP_CHECK_LIMIT:
         steps = list(range(steps[-1] + 1))
     curve = confsched.lr_curve(spec, steps)
-    base = np.array([spec.group_base_lrs[n] for n in spec.group_names])
     assert np.isfinite(curve).all()
     assert (curve >= 0).all()
-    assert (curve <= base * multiplier_bound(spec) * (1 + 1e-12)).all()
+    assert (curve <= lr_bounds(spec) * (1 + 1e-12)).all()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", confsched.ScheduleOverrunWarning)
         stepped = scheduler_lrs_at(spec, steps)

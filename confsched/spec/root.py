@@ -105,6 +105,7 @@ class Spec(StrictModel):
             warmup_start=self.scheduler.warmup_start,
             momentum_key=momentum_key(self.optimizer),
             group_names=self.group_names,
+            group_base_lrs=tuple(self.group_base_lrs.values()),
         )
         try:
             made = self.family.build(self.scheduler, context)
