@@ -175,12 +175,12 @@ class ScheduleContext:
             phases.append((h, Constant(1.0)))
         return sequence(phases, decay) if phases else decay
 
-    def member(self, spec: s.SchedulerBase, path: str, span: int) -> ScheduleContext:
+    def member(self, spec: s.SchedulerBase, span: int) -> ScheduleContext:
         """The context of a member of ``chain`` / ``sequential`` covering ``span`` steps."""
         warmup = self.plan.steps(spec.warmup, rounding=spec.warmup_rounding)
         if warmup > span:
             raise SpecError(
-                f"{path}.warmup",
+                "warmup",
                 f"{self.plan.describe(spec.warmup)} exceeds its part of the run ({span} steps)",
             )
         return dataclasses.replace(
@@ -747,9 +747,9 @@ def _metric_driven(spec: s.SchedulerBase, ctx: ScheduleContext, *, warmup: bool 
     for knob in _STEP_ONLY:
         value = getattr(spec, knob)
         if value != s.SchedulerBase.model_fields[knob].get_default():
-            shown = value.written if hasattr(value, "written") else value
+            shown = "a mapping" if knob == "noise" else repr(getattr(value, "written", value))
             raise SpecError(
-                knob, f"{shown!r}: {spec.name} changes the LR from a metric, not by step; remove {knob}"
+                knob, f"{shown}: {spec.name} changes the LR from a metric, not by step; remove {knob}"
             )
     if not warmup:
         _refuse_warmup(spec, ctx, f"{spec.name} changes the LR from a metric and has no warmup")
@@ -788,7 +788,7 @@ def _members(spec: s.ChainSpec | s.SequentialSpec, ctx: ScheduleContext, spans: 
         path = f"schedulers[{i}]"
         family = FAMILIES[member.name]
         try:
-            sub = ctx.member(member, path, span)
+            sub = ctx.member(member, span)
             if made and isinstance(spec, s.SequentialSpec) and callable(made[-1]):
                 level = float(made[-1](np.int64(spans[i - 1])))
                 sub = dataclasses.replace(sub, start_level=level)
@@ -964,4 +964,6 @@ def _member_union() -> Any:
 
 
 for _model in (s.ChainSpec, s.SequentialSpec):
-    _model.model_rebuild(_types_namespace={"Member": _member_union()})
+    # the field's annotation too, not just the validator: error paths and docs read it
+    _model.model_fields["schedulers"].annotation = list[_member_union()]  # type: ignore[assignment,misc]
+    _model.model_rebuild(force=True, _types_namespace={"Member": _member_union()})

@@ -653,6 +653,136 @@ BAD: list[tuple[dict[str, Any], dict[str, Any], str]] = [
 ]
 
 
+BAD += [
+    (
+        {"name": "cyclic", "max_lr": 3e-3, "step_size_up": 10, "gamma": 0.9},
+        {},
+        "scheduler.gamma: 0.9, but only mode exp_range uses gamma (mode is triangular)",
+    ),
+    (
+        {"name": "cyclic", "max_lr": 3e-3, "base_lr": 4e-3},
+        {},
+        "scheduler.max_lr: 0.003 must be above base_lr (0.004)",
+    ),
+    (
+        {"name": "t5_inverse_sqrt", "constant_steps": 0},
+        {},
+        "scheduler.constant_steps: 0 = 0 steps; 1/sqrt(0) is no LR",
+    ),
+    (
+        {"name": "cosine", "noise": {"start": 100, "end": 50}},
+        {},
+        "scheduler.noise.end: 50 = 50 steps must come after noise.start (100 steps)",
+    ),
+    (
+        {"name": "cosine", "noise": {"start": 100, "pct": 1.0}},
+        {},
+        "scheduler.noise.pct: must be less than 1 (got 1.0)",
+    ),
+    (
+        {"name": "cosine_with_min_lr", "min_lr_rate": 0.1, "floor_groups": "same"},
+        {},
+        "scheduler.floor_groups: same, but min_lr is not set: the groups share an absolute min_lr",
+    ),
+    ({"name": "tanh", "lb": 3.0, "ub": -7.0}, {}, "scheduler.ub: -7 must be above lb (3)"),
+    (
+        {
+            "name": "sequential",
+            "schedulers": [{"name": "cosine"}, {"name": "linear"}],
+            "milestones": [10, 20],
+        },
+        {},
+        "scheduler.milestones: 2 milestones for 2 schedulers: give one between each two",
+    ),
+    (
+        {
+            "name": "sequential",
+            "schedulers": [{"name": "cosine"}, {"name": "reduce_lr_on_plateau"}],
+            "milestones": [10],
+        },
+        {},
+        "scheduler.schedulers[1]: reduce_lr_on_plateau is metric-driven; sequential joins step-driven "
+        "families (put it in a chain)",
+    ),
+    (
+        {"name": "chain", "schedulers": [{"name": "linear"}, {"name": "chain", "schedulers": []}]},
+        {},
+        "scheduler.schedulers[1].name: chain cannot be a member: chain and sequential take the other "
+        "families",
+    ),
+    (
+        {"name": "chain", "schedulers": [{"name": "reduce_lr_on_plateau"}, {"name": "reduce_lr_on_plateau"}]},
+        {},
+        "scheduler.schedulers: two metric-driven members: a chain may have one (one plateau state)",
+    ),
+    (
+        {"name": "chain", "schedulers": [{"name": "cosine", "warmup": 5000}, {"name": "linear"}]},
+        {},
+        "scheduler.schedulers[0].warmup: 5000 steps exceeds its part of the run (1950 steps)",
+    ),
+    (
+        {"name": "chain", "schedulers": [{"name": "cosine", "num_cycles": -1}, {"name": "linear"}]},
+        {},
+        "scheduler.schedulers[0].num_cycles: must be greater than 0 (got -1)",
+    ),
+    (
+        {"name": "cosine", "warmup": 100, "hold": 10, "warmup_prefix": False},
+        {},
+        "scheduler.hold: 10: a hold delays the curve, but with warmup_prefix: false the curve runs from "
+        "step 0 under the warmup; set hold: 0 or warmup_prefix: true",
+    ),
+    (
+        {"name": "cosine", "warmup": 100, "warmup_shape": "nemo", "warmup_start": 0.1},
+        {},
+        "scheduler.warmup_start: 0.1 with warmup_shape nemo: NeMo's warmup starts at 1 / (warmup + 1); "
+        "remove warmup_start",
+    ),
+    (
+        {"name": "cosine", "warmup": 1000, "hold": "50%"},
+        {},
+        "scheduler.hold: warmup 1000 + hold 975 = 1975 steps exceed the run (1950 steps)",
+    ),
+    (
+        {"name": "swalr", "swa_lr": 1e300},
+        {},
+        "scheduler.swa_lr: 1e+300 is 1e+303 x the base LR of group default, above 1e300",
+    ),
+    (
+        {"name": "sgdr", "cycles": [{"duration": 100, "warmup": 100}]},
+        {},
+        "scheduler.cycles[0].warmup: 100 steps is not shorter than the cycle (100 steps)",
+    ),
+    (
+        {"name": "warmup_stable_decay", "decay": 100, "decay_type": "exponential"},
+        {},
+        "scheduler.decay_type: exponential decays geometrically to the floor, which must be above 0 (set "
+        "min_lr_ratio)",
+    ),
+    (
+        {"name": "reduce_lr_on_plateau", "min_lr": [1e-5, 1e-6]},
+        {},
+        "scheduler.min_lr: 2 floors for 1 LR groups (default): give one number, or one per group",
+    ),
+    (
+        {"name": "reduce_lr_on_plateau", "noise": {"start": 0}},
+        {},
+        "scheduler.noise: a mapping: reduce_lr_on_plateau changes the LR from a metric, not by step; "
+        "remove noise",
+    ),
+    (
+        {"name": "noam", "d_model": 64, "warmup_shape": "cosine"},
+        {},
+        "scheduler.warmup_shape: 'cosine': noam's warmup is part of its formula; remove warmup_shape",
+    ),
+    (
+        {"name": "cosine"},
+        {"training": {"epochs": 50, "limit_train_batches": 0.01}},
+        "training.limit_train_batches: 0.01 of 39 batches per epoch is 0 batches (Lightning: "
+        "int(39 x 0.01)); use at least 0.0256",
+    ),
+]
+
+
 @pytest.mark.parametrize(("scheduler", "sections", "message"), BAD, ids=[m.split(":")[0] for *_, m in BAD])
 def test_bad_configs(scheduler: dict[str, Any], sections: dict[str, Any], message: str) -> None:
     data = copy.deepcopy(BASE) | {"scheduler": scheduler} | sections

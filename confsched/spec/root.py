@@ -19,7 +19,7 @@ from pydantic import Discriminator, Field, PrivateAttr, Tag, ValidationError, mo
 
 from confsched.adaptive import MetricPolicy
 from confsched.errors import ConfschedError, SpecError, did_you_mean
-from confsched.families import FAMILIES, Family, ScheduleContext, momentum_key
+from confsched.families import COMBINATORS, FAMILIES, Family, ScheduleContext, momentum_key
 from confsched.schedules import Schedule
 from confsched.spec.base import StrictModel
 from confsched.spec.optimizer import OPTIMIZERS, OptimizerBase, RegisteredOptimizerSpec
@@ -393,7 +393,16 @@ def spec_error(exc: ValidationError, *, source: str = "") -> SpecError:
         return SpecError(path, f"expected a mapping of keys, got {_describe(value)}{more}", source=source)
     if kind in ("union_tag_invalid", "union_tag_not_found"):
         section = path.split(".")[-1].split("[")[0]
-        names = list(FAMILIES) if section in ("scheduler", "schedulers") else list(OPTIMIZERS)
+        names = list(FAMILIES) if section == "scheduler" else list(OPTIMIZERS)
+        if section == "schedulers":  # a member of chain / sequential: any family but those two
+            section, names = "member", [name for name in FAMILIES if name not in COMBINATORS]
+            if str(ctx.get("tag")) in COMBINATORS:
+                return SpecError(
+                    _join(path, "name"),
+                    f"{ctx.get('tag')} cannot be a member: chain and sequential take the other families"
+                    f"{more}",
+                    source=source,
+                )
         if kind == "union_tag_not_found":
             return SpecError(_join(path, "name"), f"missing; choose one of: {_choices(names)}", source=source)
         tag = str(ctx.get("tag"))
