@@ -796,3 +796,90 @@ def test_a_momentum_schedule_needs_an_optimizer_with_momentum() -> None:
     optimizer = torch.optim.Adagrad(model().parameters(), lr=1e-3)
     with pytest.raises(ValueError, match="Adagrad has neither momentum nor betas"):
         confsched.build_scheduler(spec, optimizer)
+
+
+# ---- the peers' semantics as knobs: shared floors, cooldown shapes, per-cycle warmup, plateau warmup
+
+
+def test_floor_groups_same_is_timms_lr_min_for_every_group() -> None:
+    """timm floors every group at the same absolute lr_min; ``floor_groups: same`` does too."""
+    knobs = {"cycle_length": 300, "cycle_mul": 1.5, "cycle_limit": 3, "min_lr": 2e-4, "floor_groups": "same"}
+    spec = make({"name": "cosine_cycles", **knobs}, groups=3)
+    theirs = timm_trace(spec, 1970, t_initial=300, cycle_mul=1.5, cycle_limit=3, lr_min=2e-4)
+    assert_close(confsched.lr_curve(spec, 1970), theirs)
+    assert confsched.lr_curve(spec, [1960]).tolist() == [[2e-4] * 3]  # every group on the one floor
+
+
+def test_floor_groups_same_is_torchs_eta_min_for_every_group() -> None:
+    spec = make({"name": "cosine_with_min_lr", "min_lr": 5e-5, "floor_groups": "same"}, groups=3)
+    optimizer = reference_optimizer(spec)
+    reference = torch_lr.CosineAnnealingLR(optimizer, T_max=1950, eta_min=5e-5)
+    theirs = trace(optimizer, lambda _: reference.step(), 1951)
+    assert_close(confsched.lr_curve(spec, 1951), theirs, rtol=1e-9)  # torch's recursive form drifts
+    np.testing.assert_allclose(confsched.lr_curve(spec, [1950]), [[5e-5] * 3], rtol=1e-15)
+
+
+@pytest.mark.parametrize(
+    ("decay", "expected"),
+    [
+        ({"decay_type": "polynomial", "decay_power": 2.0}, lambda p: (1 - p) ** 2),
+        ({"decay_type": "exponential", "min_lr_ratio": 0.01}, lambda p: 0.01**p),
+    ],
+    ids=["polynomial", "exponential"],
+)
+def test_wsd_cooldown_shapes(decay: dict[str, Any], expected: Callable[[np.ndarray], np.ndarray]) -> None:
+    """The decay of WSD over its last 100 steps, and the same as a phase of ``phases``."""
+    spec = make({"name": "warmup_stable_decay", "decay": 100, **decay})
+    m = confsched.lr_curve(spec, 1950)[1850:, 0] / 1e-3
+    np.testing.assert_allclose(m, expected(np.arange(100) / 100), rtol=1e-14, atol=1e-18)
+    phase = {"duration": None, "shape": decay["decay_type"], "end": decay.get("min_lr_ratio", 0.0)}
+    phase |= {"power": decay["decay_power"]} if "decay_power" in decay else {}
+    as_phases = make({"name": "phases", "phases": [{"duration": 1850, "shape": "constant"}, phase]})
+    assert np.array_equal(confsched.lr_curve(as_phases, 1970), confsched.lr_curve(spec, 1970))
+
+
+def test_wsd_absolute_floor_every_group() -> None:
+    spec = make(
+        {"name": "warmup_stable_decay", "decay": 100, "min_lr": 1e-5, "floor_groups": "same"}, groups=3
+    )
+    np.testing.assert_allclose(confsched.lr_curve(spec, [1960]), [[1e-5] * 3], rtol=1e-12)
+    scaled = make({"name": "warmup_stable_decay", "decay": 100, "min_lr": 1e-5}, groups=3)
+    np.testing.assert_allclose(confsched.lr_curve(scaled, [1960]), [[1e-5, 1e-6, 3e-5]], rtol=1e-12)
+
+
+def test_cycle_warmup_is_sgdr_of_equal_cycles() -> None:
+    """Per-cycle warmup: cosine_cycles with cycle_warmup equals optax's sgdr of the same cycles."""
+    cycles = make({"name": "cosine_cycles", "cycle_length": 400, "cycle_limit": 4, "cycle_warmup": 40})
+    sgdr = make({"name": "sgdr", "cycles": [{"duration": 400, "warmup": 40}] * 4})
+    np.testing.assert_allclose(
+        confsched.lr_curve(cycles, 1970), confsched.lr_curve(sgdr, 1970), rtol=1e-14, atol=1e-19
+    )
+
+
+def test_warmup_before_a_plateau() -> None:
+    """reduce_lr_on_plateau with a warmup: ``scheduler.step()`` after each optimizer step ramps the
+    LR; ``scheduler.step(metric)`` cuts it; the LR is the plateau's times the warmup's."""
+    spec = make({"name": "reduce_lr_on_plateau", "warmup": 10, "patience": 0, "factor": 0.5}, groups=2)
+    optimizer, scheduler = confsched.build(spec, model())
+    lrs = [scheduler.get_last_lr()]
+    for k in range(12):
+        optimizer.step()
+        scheduler.step()
+        if k == 5:
+            scheduler.step(1.0)  # the best so far
+        if k == 7:
+            scheduler.step(2.0)  # worse: a cut (patience 0)
+        lrs.append(scheduler.get_last_lr())
+    ramp = [k / 10 for k in range(11)] + [1.0, 1.0]
+    expected = [
+        [1e-3 * r * (0.5 if k >= 8 else 1), 1e-4 * r * (0.5 if k >= 8 else 1)]
+        for k, r in enumerate(ramp[:13])
+    ]
+    np.testing.assert_allclose(lrs, expected, rtol=1e-15)
+    state = scheduler.state_dict()
+    _, resumed = confsched.build(spec, model())
+    resumed.load_state_dict(state)
+    assert resumed.get_last_lr() == scheduler.get_last_lr()
+    # lr_curve replays one metric update per step (torch's pattern of stepping both together)
+    curve = confsched.lr_curve(spec, metrics=[1.0, 1.0, 2.0])
+    np.testing.assert_allclose(curve[:, 0], [0.0, 1e-4, 2e-4 * 0.5, 3e-4 * 0.25], rtol=1e-15)
