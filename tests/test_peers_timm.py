@@ -333,6 +333,22 @@ def test_noise_range(name: str, make: Callable[..., Timm]) -> None:
     assert (np.abs(first / clean - 1)[10:50] < 0.5).all()
 
 
+def test_uniform_noise() -> None:
+    """timm's uniform noise (its base class's noise_type; set on the scheduler, as only
+    PlateauLRScheduler takes it as an argument): the same draws, step for step."""
+    case = cosine(100, noise_range_t=(10, 90), noise_pct=0.4, noise_seed=3)
+    scheduler = {**case.scheduler, "noise": {**case.scheduler["noise"], "type": "uniform"}}
+    got = ours(spec_of(scheduler, total=100, lrs=(BASE,)), 100)
+    optimizer = reference_optimizer((BASE,))
+    reference = timm_scheduler("cosine_lr").CosineLRScheduler(optimizer, **case.kwargs)
+    reference.noise_type = "uniform"
+    theirs = []
+    for k in range(100):
+        reference.step(k)
+        theirs.append([optimizer.param_groups[0]["lr"]])
+    assert_lrs(got, theirs, rtol=1e-12)
+
+
 @pytest.mark.parametrize("uniform", [False, True])
 def test_noise_resumes_exactly(uniform: bool) -> None:
     """timm seeds every step (noise_seed + t): a scheduler resumed mid-noise draws the same."""
