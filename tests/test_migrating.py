@@ -89,14 +89,7 @@ def test_torch_row(call: str, scheduler: dict[str, Any]) -> None:
 
 @pytest.mark.parametrize(("call", "scheduler"), _ids("timm"))
 def test_timm_row(call: str, scheduler: dict[str, Any]) -> None:
-    total = TOTAL + (
-        scheduler.get("warmup", 0)
-        if scheduler.get("warmup_prefix", True) and scheduler["name"] != "step"
-        else 0
-    )
-    if scheduler["name"] in ("step", "multistep", "cosine_cycles"):
-        total = TOTAL
-    spec = spec_of(scheduler, total=total, lrs=GROUPS)
+    spec = spec_of(scheduler, total=TOTAL, lrs=GROUPS)
     got = ours(spec, TOTAL)
     optimizer = reference_optimizer(GROUPS)
     names = {n: getattr(timm_scheduler(m), n) for m, n in _TIMM}
@@ -223,7 +216,8 @@ OPTAX_ROWS: dict[str, tuple[list[int], list[float], float]] = {
 @pytest.mark.parametrize(("call", "scheduler"), _ids("optax"))
 def test_optax_row(call: str, scheduler: dict[str, Any]) -> None:
     _, _, _, lr, total = next(row for row in ROWS if row[1] == call)
-    assert lr is not None and total is not None
+    assert lr is not None
+    assert total is not None
     steps, values, atol = next(v for k, v in OPTAX_ROWS.items() if call.startswith(k))
     got = confsched.lr_curve(spec_of(scheduler, total=total, lrs=(lr,)), steps)[:, 0]
     np.testing.assert_allclose(got, values, atol=atol, rtol=1e-7 if atol < 1e-6 else 0)
