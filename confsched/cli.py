@@ -22,9 +22,9 @@ from pathlib import Path
 import yaml
 
 from confsched.app import Command, Job, run
+from confsched.compose.search import shown_path
 from confsched.curve import lr_curve
 from confsched.errors import ConfigError, ConfschedError, did_you_mean, render
-from confsched.loading import shown_path
 from confsched.spec.root import Spec
 
 __all__ = ["COMMANDS", "console", "describe", "main", "usage"]
