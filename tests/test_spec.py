@@ -54,7 +54,7 @@ BAD_SPECS = [
     (
         merged(WORKED_EXAMPLE, trainer={"epochs": 3}),
         "trainer: unknown key 'trainer'; did you mean 'training'? "
-        "(allowed here: data, optimizer, scheduler, training)",
+        "(allowed here: data, group_schedulers, momentum_scheduler, optimizer, scheduler, training, weight_decay_scheduler)",
     ),
     (
         group(lr_sclae=0.1),
@@ -68,8 +68,8 @@ BAD_SPECS = [
     ),
     (
         merged(WORKED_EXAMPLE, optimizer={"name": "sgd", "lr": 0.1, "betas": [0.9, 0.99]}),
-        "optimizer.betas: unknown key 'betas' (allowed here: dampening, groups, lr, lr_as_tensor, momentum, "
-        "name, nesterov, no_decay, weight_decay)",
+        "optimizer.betas: unknown key 'betas' (allowed here: dampening, groups, layer_decay, layers, lr, "
+        "lr_as_tensor, lr_scaling, momentum, name, nesterov, no_decay, weight_decay)",
     ),
     (
         scheduler(name="cosin"),
@@ -437,6 +437,9 @@ def test_optimizer_specific_fields():
         "groups",
         "no_decay",
         "lr_as_tensor",
+        "layer_decay",
+        "layers",
+        "lr_scaling",
     }
 
 

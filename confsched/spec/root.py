@@ -7,9 +7,10 @@ checks every rule that needs the whole run). Nothing later can produce an invali
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
+import math
+import sys
 import types
 import typing
 from collections.abc import Mapping
@@ -19,15 +20,17 @@ from pydantic import Discriminator, Field, PrivateAttr, Tag, ValidationError, mo
 
 from confsched.adaptive import MetricPolicy
 from confsched.errors import ConfschedError, SpecError, did_you_mean
-from confsched.families import FAMILIES, Family, ScheduleContext, momentum_key
-from confsched.schedules import Schedule
+from confsched.families import FAMILIES, Family, MomentumKey, momentum_key
+from confsched.schedules import Schedule, momentum_schedule
+from confsched.spec import quantities
 from confsched.spec.base import StrictModel
+from confsched.spec.duration import Duration, parse_duration
 from confsched.spec.optimizer import OPTIMIZERS, OptimizerBase, RegisteredOptimizerSpec
 from confsched.spec.run import DataSpec, TrainingSpec
 from confsched.spec.scheduler import SchedulerBase
 from confsched.steps import StepPlan, plan_steps
 
-__all__ = ["Spec", "validate"]
+__all__ = ["GroupScheduleSpec", "Spec", "validate"]
 
 
 def _tagged_union(models: list[type[StrictModel]]) -> Any:
@@ -58,11 +61,26 @@ else:
     SchedulerSpec = _tagged_union([family.model for family in FAMILIES.values()])
 
 
+class GroupScheduleSpec(StrictModel):
+    """An LR group's own schedule (``group_schedulers.<group>``): its own family, knobs and warmup,
+    and an optional frozen start for gradual unfreezing."""
+
+    scheduler: SchedulerSpec | None = None
+    """The group's own family and knobs, with its own warmup; default: the spec's ``scheduler``."""
+    frozen_until: Duration = Field(default=parse_duration(0))
+    """LR 0 before this step (a duration from the start of the run); the group's schedule then runs
+    over the rest of the run, its warmup first. Only the LR is held: ``requires_grad`` is not
+    touched, so the parameters still get gradients and the optimizer's state (momentum buffers,
+    Adam moments) still accumulates while their LR is 0; the weights do not move."""
+
+
 class Spec(StrictModel):
-    """A validated schedule spec: optimizer, scheduler, data and training sections.
+    """A validated schedule spec: optimizer, scheduler, data and training sections, and optional
+    weight_decay_scheduler, momentum_scheduler and group_schedulers.
 
     Derived, read-only: :attr:`steps_per_epoch`, :attr:`total_steps`, :attr:`warmup_steps`,
-    :attr:`group_base_lrs`, and :attr:`schedule` (the multiplier function of the step).
+    :attr:`lr`, :attr:`group_base_lrs`, :attr:`schedule` (the multiplier function of the step),
+    :attr:`group_schedules`, :attr:`weight_decay_schedule` and :attr:`momentum_schedule`.
     """
 
     optimizer: OptimizerSpec
@@ -73,11 +91,25 @@ class Spec(StrictModel):
     """The data the step count is computed from."""
     training: TrainingSpec
     """Epochs or max_steps, gradient accumulation, world size."""
+    weight_decay_scheduler: SchedulerSpec | None = None
+    """A schedule of the weight decay (any step-driven family, its own warmup): each param group's
+    weight_decay is its base value x the family's multiplier (groups without decay stay at 0)."""
+    momentum_scheduler: SchedulerSpec | None = None
+    """A schedule of the momentum (SGD, RMSprop) or beta1 (Adam family): the optimizer's value x the
+    family's multiplier, in every group; it must stay below 1."""
+    group_schedulers: dict[str, GroupScheduleSpec] = Field(default_factory=dict)
+    """LR groups that follow a schedule of their own, by group name (default, a name of
+    optimizer.groups, or layer_<i>); the other groups follow ``scheduler``."""
 
     _plan: StepPlan = PrivateAttr()
     _warmup_steps: int = PrivateAttr()
+    _lr: float = PrivateAttr()
+    _group_base_lrs: dict[str, float] = PrivateAttr()
     _schedule: Schedule | MetricPolicy = PrivateAttr()
     _group_schedules: tuple[Schedule | MetricPolicy, ...] = PrivateAttr()
+    _weight_decay_schedule: Schedule | None = PrivateAttr(default=None)
+    _momentum_schedule: Schedule | None = PrivateAttr(default=None)
+    _peaks: dict[str, float] = PrivateAttr(default_factory=dict)
 
     @model_validator(mode="after")
     def _derive(self) -> Spec:
@@ -90,35 +122,145 @@ class Spec(StrictModel):
             epochs=self.training.epochs,
             max_steps=self.training.max_steps,
         )
-        warmup = self.scheduler.warmup
-        warmup_steps = plan.steps(warmup)
-        if warmup_steps > plan.total_steps:
-            raise SpecError(
-                "scheduler.warmup", f"{plan.describe(warmup)} exceeds the run ({plan.total_steps} steps)"
-            )
-        context = ScheduleContext(
-            plan=plan,
-            warmup_steps=warmup_steps,
-            lr=self.optimizer.lr,
-            warmup_shape=self.scheduler.warmup_shape,
-            warmup_start=self.scheduler.warmup_start,
-            momentum_key=momentum_key(self.optimizer),
-        )
+        lr = self._scaled_lr(plan)
         try:
-            made = self.family.make(self.scheduler, context)
-            per_group = [
-                self.family.make(self.scheduler, dataclasses.replace(context, group_lr=lr))
-                if self.family.per_group and name != "default"
+            base_lrs = self.optimizer.group_lrs(lr)
+        except ConfschedError as error:
+            raise error.within("optimizer") from None
+        key = momentum_key(self.optimizer)
+        try:
+            made, context = quantities.make_schedule(self.scheduler, plan, lr, momentum_key=key)
+            shared = {
+                name: quantities.make_schedule(self.scheduler, plan, lr, momentum_key=key, group_lr=group_lr)[
+                    0
+                ]
+                if self.family.per_group and group_lr != lr
                 else made
-                for name, lr in self.group_base_lrs.items()
-            ]
+                for name, group_lr in base_lrs.items()
+            }
         except ConfschedError as error:
             raise error.within("scheduler") from None
         self._plan = plan
-        self._warmup_steps = warmup_steps
+        self._warmup_steps = context.warmup_steps
+        self._lr = lr
+        self._group_base_lrs = base_lrs
         self._schedule = made
-        self._group_schedules = tuple(per_group)
+        self._group_schedules = tuple({**shared, **self._own_schedules(plan, lr, base_lrs)}.values())
+        self._weight_decay_schedule = self._weight_decay(plan)
+        self._momentum_schedule = self._momentum(plan, key)
         return self
+
+    def _scaled_lr(self, plan: StepPlan) -> float:
+        """``optimizer.lr``, scaled by ``optimizer.lr_scaling`` when set."""
+        scaling = self.optimizer.lr_scaling
+        if scaling is None:
+            return self.optimizer.lr
+        global_batch = plan.batch_size * plan.grad_accum_steps * plan.world_size
+        lr = self.optimizer.lr * scaling.factor(global_batch)
+        if not math.isfinite(lr) or lr < sys.float_info.min:
+            raise SpecError(
+                "optimizer.lr_scaling",
+                f"{scaling.explain(self.optimizer.lr, plan)}: not a usable LR (overflows or underflows)",
+            )
+        return lr
+
+    def _own_schedules(
+        self, plan: StepPlan, lr: float, base_lrs: dict[str, float]
+    ) -> dict[str, Schedule | MetricPolicy]:
+        """The schedules of the groups in ``group_schedulers``."""
+        if not self.group_schedulers:
+            return {}
+        try:
+            quantities.check_names(self.group_schedulers, tuple(base_lrs))
+            if self.family.driven_by == "metric":
+                raise SpecError(
+                    "",
+                    f"scheduler {self.scheduler.name} changes every group's LR from a metric; "
+                    "groups with schedules of their own need a step-driven scheduler",
+                )
+        except ConfschedError as error:
+            raise error.within("group_schedulers") from None
+        own: dict[str, Schedule | MetricPolicy] = {}
+        for name, group in self.group_schedulers.items():
+            start = plan.steps(group.frozen_until)
+            try:
+                own[name] = quantities.frozen_then(
+                    group.scheduler or self.scheduler, plan, start, lr, base_lrs[name]
+                )
+            except ConfschedError as error:
+                where = f"group_schedulers.{name}"
+                if error.path == "frozen_until" or group.scheduler is not None:
+                    raise error.within(
+                        where if error.path == "frozen_until" else f"{where}.scheduler"
+                    ) from None
+                # the spec's scheduler, fitted to what the frozen start leaves of the run
+                raise SpecError(
+                    f"{where}.frozen_until",
+                    f"{plan.describe(group.frozen_until)} leaves {plan.total_steps - start} steps, too few "
+                    f"for the spec's scheduler (scheduler.{error.path}: {error.message}); give the group "
+                    "a scheduler of its own",
+                ) from None
+        return own
+
+    def _weight_decay(self, plan: StepPlan) -> Schedule | None:
+        spec = self.weight_decay_scheduler
+        if spec is None:
+            return None
+        base = self.optimizer.weight_decay
+        try:
+            if self.family.driven_by == "metric":
+                raise SpecError(
+                    "", f"needs a step-driven scheduler (scheduler {self.scheduler.name} is metric-driven)"
+                )
+            if base == 0:
+                raise SpecError(
+                    "",
+                    "optimizer.weight_decay is 0: the schedule multiplies it (and each group's "
+                    "weight_decay); set optimizer.weight_decay to the base value",
+                )
+            schedule, peak = quantities.quantity_schedule(
+                spec, plan, base, "optimizer.weight_decay", momentum_key=None
+            )
+        except ConfschedError as error:
+            raise error.within("weight_decay_scheduler") from None
+        self._peaks["weight_decay"] = peak
+        return schedule
+
+    def _momentum(self, plan: StepPlan, key: MomentumKey | None) -> Schedule | None:
+        cycled = momentum_schedule(self._schedule)
+        spec = self.momentum_scheduler
+        if spec is None:
+            return cycled
+        base = quantities.momentum_base(self.optimizer, key)
+        field = f"optimizer.{'betas[0]' if key == 'betas' else 'momentum'}"
+        try:
+            if self.family.driven_by == "metric":
+                raise SpecError(
+                    "", f"needs a step-driven scheduler (scheduler {self.scheduler.name} is metric-driven)"
+                )
+            if cycled is not None:
+                raise SpecError(
+                    "",
+                    "scheduler one_cycle already cycles the momentum (cycle_momentum: true); set "
+                    "scheduler.cycle_momentum: false or remove momentum_scheduler",
+                )
+            if base is None:
+                raise SpecError("", f"{self.optimizer.name} has neither momentum nor betas to schedule")
+            if base == 0:
+                raise SpecError(
+                    "", f"{field} is 0: the schedule multiplies it; set {field} to the base value"
+                )
+            schedule, peak = quantities.quantity_schedule(spec, plan, base, field, momentum_key=None)
+            if base * peak >= 1:
+                raise SpecError(
+                    "",
+                    f"{field} {base:g} x the schedule's peak multiplier {peak:g} = {base * peak:g}; "
+                    "the momentum must stay below 1",
+                )
+        except ConfschedError as error:
+            raise error.within("momentum_scheduler") from None
+        self._peaks["momentum"] = peak
+        return quantities.absolute(schedule, base)
 
     @property
     def family(self) -> Family:
@@ -153,22 +295,66 @@ class Spec(StrictModel):
     @property
     def group_schedules(self) -> tuple[Schedule | MetricPolicy, ...]:
         """Each LR group's schedule, in :attr:`group_names` order. Groups that follow the same
-        multiplier share one object (``is``): all of them unless the family is ``per_group``."""
+        multiplier share one object (``is``): all of them unless the family is ``per_group`` or
+        a group has its own (``group_schedulers``)."""
         return self._group_schedules
 
     @property
     def group_names(self) -> tuple[str, ...]:
-        """LR group names in optimizer order: ``default``, then ``optimizer.groups``."""
+        """LR group names in optimizer order: ``default`` (or ``layer_0``, ``layer_1``, ... with
+        ``optimizer.layer_decay``), then ``optimizer.groups``."""
         return self.optimizer.group_names
+
+    @property
+    def lr(self) -> float:
+        """``optimizer.lr``, scaled by ``optimizer.lr_scaling`` when set: the default group's base LR."""
+        return self._lr
 
     @property
     def group_base_lrs(self) -> dict[str, float]:
         """Base LR of each group (the LR the schedule's multiplier 1.0 stands for)."""
-        return self.optimizer.group_base_lrs
+        return dict(self._group_base_lrs)
+
+    @property
+    def group_weight_decays(self) -> dict[str, float]:
+        """Weight decay of each LR group's decayed parameters (its ``.no_decay`` companion has 0)."""
+        decays = {name: self.optimizer.weight_decay for name in self.group_names}
+        for group in self.optimizer.groups:
+            if group.weight_decay is not None:
+                decays[group.name] = group.weight_decay
+        return decays
+
+    @property
+    def weight_decay_schedule(self) -> Schedule | None:
+        """The multiplier of every param group's weight decay (``weight_decay_scheduler``), or ``None``."""
+        return self._weight_decay_schedule
+
+    @property
+    def momentum_schedule(self) -> Schedule | None:
+        """The momentum (or beta1) every group uses at each step, as absolute values: from
+        ``momentum_scheduler``, or one_cycle's own cycle; ``None`` when neither sets it."""
+        return self._momentum_schedule
+
+    @property
+    def momentum_key(self) -> MomentumKey | None:
+        """What :attr:`momentum_schedule` sets: ``betas`` (beta1) or ``momentum``."""
+        return momentum_key(self.optimizer)
+
+    @property
+    def peaks(self) -> dict[str, float]:
+        """Upper bounds of the weight-decay and momentum multipliers (the keys that are scheduled)."""
+        return dict(self._peaks)
 
     def to_config(self) -> dict[str, Any]:
-        """The spec as plain data (durations as written); ``validate`` of it gives an equal spec."""
-        return self.model_dump(mode="json", exclude_unset=False)
+        """The spec as plain data (durations as written); ``validate`` of it gives an equal spec.
+
+        The optional sections (``weight_decay_scheduler``, ``momentum_scheduler``,
+        ``group_schedulers``) appear only when set."""
+        data = self.model_dump(mode="json", exclude_unset=False)
+        for key in (*quantities.QUANTITY_KEYS, "group_schedulers"):
+            if not data[key]:
+                del data[key]
+        return data
 
     @property
     def fingerprint(self) -> str:
