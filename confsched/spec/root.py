@@ -219,7 +219,7 @@ class Spec(StrictModel):
                     "weight_decay); set optimizer.weight_decay to the base value",
                 )
             schedule, peak = quantities.quantity_schedule(
-                spec, plan, base, "optimizer.weight_decay", momentum_key=None
+                spec, plan, base, "optimizer.weight_decay", momentum_key=momentum_key(self.optimizer)
             )
         except ConfschedError as error:
             raise error.within("weight_decay_scheduler") from None
@@ -250,7 +250,7 @@ class Spec(StrictModel):
                 raise SpecError(
                     "", f"{field} is 0: the schedule multiplies it; set {field} to the base value"
                 )
-            schedule, peak = quantities.quantity_schedule(spec, plan, base, field, momentum_key=None)
+            schedule, peak = quantities.quantity_schedule(spec, plan, base, field, momentum_key=key)
             if base * peak >= 1:
                 raise SpecError(
                     "",
@@ -448,7 +448,8 @@ def _unwrap(annotation: Any) -> Any:
 def _members(annotation: Any) -> list[Any]:
     annotation = _unwrap(annotation)
     if typing.get_origin(annotation) in (Union, types.UnionType):
-        return [_unwrap(a) for a in typing.get_args(annotation) if a is not type(None)]
+        # an optional union (``SchedulerSpec | None``) nests one union in another: flatten it
+        return [m for a in typing.get_args(annotation) if a is not type(None) for m in _members(a)]
     return [annotation]
 
 
@@ -481,6 +482,11 @@ def _walk(loc: tuple[int | str, ...]) -> tuple[str, Any]:
             seq = [m for m in members if typing.get_origin(m) in (list, tuple)]
             args = typing.get_args(seq[0]) if seq else ()
             here = args[0] if args else Any
+            continue
+        mappings = [m for m in members if typing.get_origin(m) is dict]
+        if mappings:  # a key of a mapping section (group_schedulers.<group>)
+            path = f"{path}.{item}" if path else str(item)
+            here = typing.get_args(mappings[0])[1]
             continue
         path = f"{path}.{item}" if path else str(item)
         if len(models) == 1 and item in models[0].model_fields:
@@ -573,7 +579,9 @@ def spec_error(exc: ValidationError, *, source: str = "") -> SpecError:
         return SpecError(path, f"expected a mapping of keys, got {_describe(value)}{more}", source=source)
     if kind in ("union_tag_invalid", "union_tag_not_found"):
         section = path.split(".")[-1].split("[")[0]
-        names = list(FAMILIES) if section in ("scheduler",) else list(OPTIMIZERS)
+        if section.endswith("scheduler"):  # scheduler, weight_decay_scheduler, group_schedulers.<g>.scheduler
+            section = "scheduler"
+        names = list(FAMILIES) if section == "scheduler" else list(OPTIMIZERS)
         if kind == "union_tag_not_found":
             return SpecError(_join(path, "name"), f"missing; choose one of: {_choices(names)}", source=source)
         tag = str(ctx.get("tag"))
