@@ -54,7 +54,8 @@ BAD_SPECS = [
     (
         merged(WORKED_EXAMPLE, trainer={"epochs": 3}),
         "trainer: unknown key 'trainer'; did you mean 'training'? "
-        "(allowed here: data, group_schedulers, momentum_scheduler, optimizer, scheduler, training, weight_decay_scheduler)",
+        "(allowed here: data, group_schedulers, momentum_scheduler, optimizer, scheduler, training, "
+        "weight_decay_scheduler)",
     ),
     (
         group(lr_sclae=0.1),

@@ -69,7 +69,15 @@ def make_schedule(
     return FAMILIES[spec.name].make(spec, context), context
 
 
-def frozen_then(spec: s.SchedulerBase, plan: StepPlan, start: int, lr: float, group_lr: float) -> Schedule:
+def frozen_then(
+    spec: s.SchedulerBase,
+    plan: StepPlan,
+    start: int,
+    lr: float,
+    group_lr: float,
+    *,
+    momentum_key: MomentumKey | None = None,
+) -> Schedule:
     r"""A group's own LR multiplier: 0 for the first ``start`` steps, then ``spec``'s family over
     the remaining :math:`T - S` steps, on its own time (its warmup first):
 
@@ -85,7 +93,7 @@ def frozen_then(spec: s.SchedulerBase, plan: StepPlan, start: int, lr: float, gr
             "frozen_until", f"{start} steps leaves none of the run ({plan.total_steps} steps) to train"
         )
     rest = dataclasses.replace(plan, total_steps=plan.total_steps - start)
-    made, _ = make_schedule(spec, rest, lr, group_lr=group_lr)
+    made, _ = make_schedule(spec, rest, lr, momentum_key=momentum_key, group_lr=group_lr)
     _step_driven(spec, made, "a group's own schedule")
     if isinstance(made, WithMomentum):
         raise SpecError(

@@ -185,7 +185,12 @@ class Spec(StrictModel):
             start = plan.steps(group.frozen_until)
             try:
                 own[name] = quantities.frozen_then(
-                    group.scheduler or self.scheduler, plan, start, lr, base_lrs[name]
+                    group.scheduler or self.scheduler,
+                    plan,
+                    start,
+                    lr,
+                    base_lrs[name],
+                    momentum_key=self.momentum_key,
                 )
             except ConfschedError as error:
                 where = f"group_schedulers.{name}"
