@@ -371,7 +371,9 @@ class ScheduledLR(_SpecState, LRScheduler):
 class MetricDrivenLR(_SpecState, ReduceLROnPlateau):
     """A metric-driven family (``reduce_lr_on_plateau``, ``greedy``): call ``step(metric)``.
 
-    The LR changes only when a metric update says so (see :mod:`confsched.adaptive`).
+    The LR changes only when a metric update says so (see :mod:`confsched.adaptive`). A param group
+    added with ``optimizer.add_param_group`` joins at the next ``step(metric)`` with its own LR, and
+    is cut (or raised) with the others from then on, as torch's ``ReduceLROnPlateau`` does.
     """
 
     def __init__(
@@ -409,10 +411,26 @@ class MetricDrivenLR(_SpecState, ReduceLROnPlateau):
                 f"this scheduler adapts the LR to a metric: call scheduler.step(metric), e.g. "
                 f"scheduler.step(val_loss) ({type(self.policy).__name__})"
             )
+        if len(self.optimizer.param_groups) != len(self.state.lrs):
+            self._adopt_new_groups()
         self.policy.update(self.state, float(metrics))
         self.last_epoch = self.state.updates
         _write_lrs(self.optimizer, self.state.lrs)
         self._last_lr = _read_lrs(self.optimizer)
+
+    def _adopt_new_groups(self) -> None:
+        groups = self.optimizer.param_groups
+        if len(groups) < len(self.state.lrs):
+            raise RuntimeError(
+                f"the optimizer has {len(groups)} param groups, the scheduler was built for "
+                f"{len(self.state.lrs)}: param groups cannot be removed while training"
+            )
+        for group in groups[len(self.state.lrs) :]:
+            lr = group["lr"]
+            group.setdefault("initial_lr", lr.clone() if isinstance(lr, torch.Tensor) else lr)
+            self.base_lrs.append(float(group["initial_lr"]))
+            self.state.initial_lrs.append(float(group["initial_lr"]))
+            self.state.lrs.append(float(lr))
 
     def state_dict(self) -> dict[str, Any]:
         """The metric state, base LRs and the spec's fingerprint."""
