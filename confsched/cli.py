@@ -48,12 +48,17 @@ def _say(job: Job, *lines: str) -> None:
 
 
 def describe(spec: Spec) -> str:
-    """The derived figures ``show`` prints under the spec: step arithmetic and each group's LRs."""
+    """The derived figures ``show`` prints under the spec: step arithmetic, the LR scaling and layer
+    decay, each group's LRs (and its own schedule), the weight decay and momentum schedules."""
     lines = [
         f"steps per epoch: {spec.steps_per_epoch}",
         f"total steps: {spec.total_steps}  ({spec.plan.explain()})",
         f"warmup steps: {spec.warmup_steps}  (scheduler.warmup: {spec.scheduler.warmup})",
     ]
+    if spec.optimizer.lr_scaling is not None:
+        lines.append(f"lr scaling: {spec.optimizer.lr_scaling.explain(spec.optimizer.lr, spec.plan)}")
+    if spec.optimizer.layers is not None:
+        lines.append(_layer_decay(spec))
     curve = lr_curve(spec)
     metric = spec.family.driven_by == "metric"
     for i, name in enumerate(spec.group_names):
@@ -61,10 +66,78 @@ def describe(spec: Spec) -> str:
         peak = int(column.argmax())
         final = "set by the metric while training" if metric else f"{column[-1]:.6g} (step {len(column) - 1})"
         lines.append(
-            f"group {name}: base lr {spec.group_base_lrs[name]:.6g}, "
+            f"group {name}{_group_note(spec, name)}: base lr {spec.group_base_lrs[name]:.6g}, "
             f"peak lr {column[peak]:.6g} (step {peak}), final lr {final}"
         )
-    return "\n".join(lines)
+    return "\n".join([*lines, *_other_quantities(spec)])
+
+
+def _layer_decay(spec: Spec) -> str:
+    """``layer decay 0.75 over 14 layers (preset hf_bert): ...``: which layer is what, and the rule."""
+    layers, decay = spec.optimizer.layers, spec.optimizer.layer_decay
+    assert layers is not None
+    assert decay is not None
+    top = layers.count - 1
+    source = f"preset {layers.preset}" if layers.preset else f"block pattern {layers.names.block!r}"
+    return (
+        f"layer decay: {decay:g} over {layers.count} layers ({source}): layer_0 the embeddings, layer_1 to "
+        f"layer_{top - 1} blocks 0 to {top - 2}, layer_{top} the top (the head and every other parameter); "
+        f"layer l trains at lr x {decay:g}^({top} - l)"
+    )
+
+
+def _group_note(spec: Spec, name: str) -> str:
+    """`` (block 2, lr x 0.75^10 = 0.0563; frozen until step 500, then cosine)`` or ``""``."""
+    notes = []
+    layer = spec.optimizer.group_layers.get(name)
+    if layer is not None and spec.optimizer.layer_decay is not None:
+        top = len(spec.optimizer.group_layers) - 1
+        what = "embeddings" if layer == 0 else "top layer" if layer == top else f"block {layer - 1}"
+        scale = spec.group_base_lrs[name] / spec.lr
+        notes.append(f"{what}, lr x {spec.optimizer.layer_decay:g}^{top - layer} = {scale:.3g}")
+    own = spec.group_schedulers.get(name)
+    if own is not None:
+        family = (own.scheduler or spec.scheduler).name
+        start = spec.plan.steps(own.frozen_until)
+        notes.append(f"frozen until step {start}, then {family}" if start else f"own schedule: {family}")
+    return f" ({'; '.join(notes)})" if notes else ""
+
+
+def _other_quantities(spec: Spec) -> list[str]:
+    """A line for the weight decay and one for the momentum, when the spec schedules them."""
+    import numpy as np
+    import numpy.typing as npt
+
+    from confsched.curve import momentum_curve, weight_decay_curve
+
+    def course(values: npt.NDArray[np.float64]) -> str:
+        """``0.04 at step 0, peak 0.4 (step 1949), final 0.4 (step 1949)``."""
+        peak, last = int(values.argmax()), len(values) - 1
+        return (
+            f"{values[0]:.6g} at step 0, peak {values[peak]:.6g} (step {peak}), "
+            f"final {values[last]:.6g} (step {last})"
+        )
+
+    lines = []
+    decays = weight_decay_curve(spec)
+    if decays is not None and spec.weight_decay_scheduler is not None:
+        base = spec.group_weight_decays
+        column = next(
+            (i for i, n in enumerate(spec.group_names) if base[n] == spec.optimizer.weight_decay), 0
+        )
+        lines.append(
+            f"weight decay ({spec.weight_decay_scheduler.name} x optimizer.weight_decay "
+            f"{spec.optimizer.weight_decay:g}; every group's weight_decay follows the same multiplier): "
+            f"{course(decays[:, column])}"
+        )
+    momenta = momentum_curve(spec)
+    if momenta is not None:
+        what = "beta1" if spec.momentum_key == "betas" else "momentum"
+        source = (
+            spec.momentum_scheduler.name if spec.momentum_scheduler else f"scheduler {spec.scheduler.name}"
+        )
+        lines.append(f"{what} ({source}, every group): {course(momenta[:, 0])}")
+    return lines
 
 
 class _SpecDumper(yaml.SafeDumper):

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from confsched.curve import lr_curve
+from confsched.curve import lr_curve, momentum_curve, weight_decay_curve
 from confsched.spec.root import Spec
 
 __all__ = [
@@ -32,6 +32,7 @@ __all__ = [
     "plot_schedule",
     "read_csv",
     "schedule_title",
+    "scheduled_quantities",
     "write_csv",
 ]
 
@@ -58,28 +59,51 @@ class Curve:
     """A matplotlib colour; ``None`` takes the next one of the cycle."""
 
 
+def scheduled_quantities(spec: Spec, steps: int | None = None) -> list[tuple[str, str, FloatArray]]:
+    """``(key, label, values)`` of each quantity besides the LR that the spec schedules, shaped like
+    :func:`~confsched.lr_curve`: the weight decay of each group's decayed parameters, and the
+    momentum or beta1 (``key`` is ``weight_decay`` or ``momentum``)."""
+    found = []
+    decay = weight_decay_curve(spec, steps)
+    if decay is not None:
+        found.append(("weight_decay", "weight decay", decay))
+    momentum = momentum_curve(spec, steps)
+    if momentum is not None:
+        found.append(("momentum", "beta1" if spec.momentum_key == "betas" else "momentum", momentum))
+    return found
+
+
 def write_csv(spec: Spec, path: str | Path, curve: FloatArray | None = None) -> Path:
-    """Write ``step,<group names...>`` and one row per optimizer step (step 0 first).
+    """Write ``step,<group names...>`` and one row per optimizer step (step 0 first); a spec that
+    schedules the weight decay or the momentum adds the columns ``weight_decay/<group>`` and
+    ``momentum/<group>`` (beta1, for optimizers with betas) after the LRs.
 
     Values are written with ``repr`` (the shortest text that reads back to the same float), so
-    ``float(cell)`` equals ``lr_curve(spec)`` exactly. ``curve`` is ``lr_curve(spec)`` when the
-    caller has it already. Rows are formatted a block at a time, column by column; ``repr`` of a
-    float (about 1 µs) is most of the cost, so a CSV takes about 1 s per million values.
+    ``float(cell)`` equals ``lr_curve(spec)`` (and ``weight_decay_curve``, ``momentum_curve``)
+    exactly. ``curve`` is ``lr_curve(spec)`` when the caller has it already. Rows are formatted a
+    block at a time, column by column; ``repr`` of a float (about 1 µs) is most of the cost, so a
+    CSV takes about 1 s per million values.
     """
     path = Path(path)
     curve = lr_curve(spec) if curve is None else curve
+    header = ["step", *spec.group_names]
+    extra = scheduled_quantities(spec, len(curve))
+    for key, _, _ in extra:
+        header += [f"{key}/{name}" for name in spec.group_names]
+    table = np.hstack([curve, *(values for _, _, values in extra)]) if extra else curve
     with path.open("w", newline="") as file:
-        csv.writer(file, lineterminator="\n").writerow(["step", *spec.group_names])
-        for start in range(0, len(curve), _CSV_BLOCK):
-            columns = [map(repr, column) for column in curve[start : start + _CSV_BLOCK].T.tolist()]
-            steps = map(str, range(start, start + min(_CSV_BLOCK, len(curve) - start)))
+        csv.writer(file, lineterminator="\n").writerow(header)
+        for start in range(0, len(table), _CSV_BLOCK):
+            columns = [map(repr, column) for column in table[start : start + _CSV_BLOCK].T.tolist()]
+            steps = map(str, range(start, start + min(_CSV_BLOCK, len(table) - start)))
             file.write("\n".join(map(",".join, zip(steps, *columns, strict=True))))
             file.write("\n")
     return path
 
 
 def read_csv(path: str | Path) -> tuple[list[str], FloatArray]:
-    """Read a file written by :func:`write_csv`: the group names and a ``(steps, groups)`` array."""
+    """Read a file written by :func:`write_csv`: the column names after ``step`` (the group names,
+    then any ``weight_decay/...`` and ``momentum/...``) and a ``(steps, columns)`` array."""
     with Path(path).open(newline="") as file:
         names = next(csv.reader([file.readline()]))[1:]
         values = np.loadtxt(file, delimiter=",", dtype=np.float64, ndmin=2)  # reads floats exactly
@@ -128,18 +152,22 @@ def _extremes(buckets: FloatArray, size: int) -> IntArray:
 
 
 def plot_schedule(spec: Spec, path: str | Path, curve: FloatArray | None = None) -> Path:
-    """Draw every group's LR over the run and save it to ``path`` (a PNG).
+    """Draw every group's LR over the run and save it to ``path`` (a PNG); below it, a panel per
+    other quantity the spec schedules (weight decay, momentum or beta1), with every group.
 
     ``curve`` is ``lr_curve(spec)`` when the caller has it already.
     """
     path = Path(path)
-    fig, ax = _axes()
     curve = lr_curve(spec) if curve is None else curve
+    panels = scheduled_quantities(spec, len(curve))
+    fig, ax, *below = _axes(1 + len(panels))
     columns = _pixel_columns(fig)
     for i, name in enumerate(spec.group_names):
         label = f"{name} (base lr {spec.group_base_lrs[name]:.3g})"
         steps, values = envelope(curve[:, i], columns)
         ax.plot(steps, values, label=label, linewidth=2, drawstyle="steps-post")
+    for panel, (_, label, values) in zip(below, panels, strict=True):
+        _draw_quantity(panel, spec, label, values, columns)
     _mark_epochs(ax, spec)
     if spec.warmup_steps:
         ax.axvline(spec.warmup_steps, color="tab:red", linestyle="--", linewidth=1.2)
@@ -162,8 +190,31 @@ def plot_schedule(spec: Spec, path: str | Path, curve: FloatArray | None = None)
             bbox={"boxstyle": "round", "facecolor": "lightyellow", "edgecolor": "gray"},
         )
     ax.set_title(schedule_title(spec))
-    _finish(fig, ax, path, xmax=len(curve), ymax=float(curve.max(initial=0.0)))
+    _finish(fig, ax, path, xmax=len(curve), ymax=float(curve.max(initial=0.0)), below=below)
     return path
+
+
+def _draw_quantity(ax: Any, spec: Spec, label: str, values: FloatArray, columns: int) -> None:
+    """A panel under the LR: one line per group whose values differ from the lines drawn before
+    (groups with equal values share a line and a legend entry)."""
+    drawn: dict[bytes, list[str]] = {}
+    for i, name in enumerate(spec.group_names):
+        drawn.setdefault(values[:, i].tobytes(), []).append(name)
+    for key, names in drawn.items():
+        column = np.frombuffer(key, dtype=np.float64)
+        if len(names) == len(spec.group_names) > 1:
+            shown = f"every group ({len(names)})"
+        else:
+            shown = (
+                ", ".join(names) if len(names) <= 3 else f"{names[0]}, ..., {names[-1]} ({len(names)} groups)"
+            )
+        ax.plot(*envelope(column, columns), label=shown, linewidth=1.8, drawstyle="steps-post")
+    ax.set_ylabel(label)
+    top = float(values.max(initial=0.0))
+    ax.set_ylim(0, top * 1.25 or 1.0)
+    ax.yaxis.set_major_formatter(_three_digits())
+    ax.grid(True, alpha=0.3)
+    ax.legend(loc="upper right", fontsize=8)
 
 
 def plot_overlay(
@@ -211,27 +262,38 @@ def plot_overlay(
     return path
 
 
-def _axes() -> tuple[Any, Any]:
+_PANEL_INCHES = 2.4
+"""Height of each panel under the LR (weight decay, momentum)."""
+
+
+def _axes(panels: int = 1) -> tuple[Any, ...]:
+    """A figure and its axes: the LR on top, ``panels - 1`` shorter panels below sharing its steps."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(10, 5.5), dpi=120)
+    fig = Figure(figsize=(10, 5.5 + _PANEL_INCHES * (panels - 1)), dpi=120)
     FigureCanvasAgg(fig)
-    return fig, fig.add_subplot()
+    if panels == 1:
+        return fig, fig.add_subplot()
+    grid = fig.add_gridspec(panels, 1, height_ratios=[5.5 - 1.0, *([_PANEL_INCHES] * (panels - 1))])
+    top = fig.add_subplot(grid[0])
+    return fig, top, *(fig.add_subplot(grid[i], sharex=top) for i in range(1, panels))
 
 
-def _place_axes(fig: Any, ax: Any) -> None:
+def _place_axes(fig: Any, ax: Any, below: Sequence[Any] = ()) -> None:
     """Leave room around the axes for the labels, without a layout engine's extra draw.
 
     Only the y tick labels vary in width (``0.001`` or ``0.00012``): they are measured as text. The
-    rest has a fixed size in a figure of fixed size.
+    rest has a fixed size in a figure of fixed size. Panels ``below`` the axes share its left edge.
     """
     from matplotlib import rcParams
     from matplotlib.font_manager import FontProperties
 
-    low, high = ax.get_ylim()
-    formatter = ax.yaxis.get_major_formatter()
-    labels = [formatter(value, i) for i, value in enumerate(ax.get_yticks()) if low <= value <= high]
+    labels = []
+    for each in (ax, *below):
+        low, high = each.get_ylim()
+        formatter = each.yaxis.get_major_formatter()
+        labels += [formatter(value, i) for i, value in enumerate(each.get_yticks()) if low <= value <= high]
     renderer = fig.canvas.get_renderer()
     font = FontProperties(size=rcParams["ytick.labelsize"])
     pixels = max(
@@ -244,6 +306,7 @@ def _place_axes(fig: Any, ax: Any) -> None:
         right=1 - _RIGHT_INCHES / width,
         bottom=_BOTTOM_INCHES / height,
         top=1 - top / height,
+        hspace=0.08,
     )
 
 
@@ -266,15 +329,21 @@ def _mark_epochs(ax: Any, spec: Spec) -> None:
     top.set_xlabel(note)
 
 
-def _finish(fig: Any, ax: Any, path: Path, *, xmax: int, ymax: float) -> None:
+def _three_digits() -> Any:
     from matplotlib.ticker import FuncFormatter
 
-    ax.set_xlabel("optimizer step")
+    return FuncFormatter(lambda value, _: f"{value:.3g}")
+
+
+def _finish(fig: Any, ax: Any, path: Path, *, xmax: int, ymax: float, below: Sequence[Any] = ()) -> None:
+    (below[-1] if below else ax).set_xlabel("optimizer step")
+    for upper in [ax, *below][:-1]:
+        upper.tick_params(labelbottom=False)
     ax.set_ylabel("learning rate")
     ax.set_xlim(0, max(xmax, 1))
     ax.set_ylim(0, ymax * 1.2 or 1.0)  # headroom: the legend sits above the highest LR
-    ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:.3g}"))
+    ax.yaxis.set_major_formatter(_three_digits())
     ax.grid(True, alpha=0.3)
     ax.legend(loc="upper right", fontsize=9)
-    _place_axes(fig, ax)
+    _place_axes(fig, ax, below)
     fig.savefig(path)
