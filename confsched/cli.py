@@ -78,7 +78,7 @@ def _layer_decay(spec: Spec) -> str:
     assert layers is not None
     assert decay is not None
     top = layers.count - 1
-    source = f"preset {layers.preset}" if layers.preset else f"block pattern {layers.names.block!r}"
+    source = f"preset {layers.preset}" if layers.preset else f"block pattern {layers.names.block}"
     return (
         f"layer decay: {decay:g} over {layers.count} layers ({source}): layer_0 the embeddings, layer_1 to "
         f"layer_{top - 1} blocks 0 to {top - 2}, layer_{top} the top (the head and every other parameter); "
