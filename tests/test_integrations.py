@@ -75,6 +75,55 @@ def expected(spec: confsched.Spec) -> list[list[float]]:
     return confsched.lr_curve(spec).tolist()
 
 
+def settings(optimizer: torch.optim.Optimizer) -> list[tuple[float, float, float]]:
+    """Each param group's (lr, weight_decay, momentum)."""
+    return [(float(g["lr"]), float(g["weight_decay"]), float(g["momentum"])) for g in optimizer.param_groups]
+
+
+def finetune_spec(run: str) -> confsched.Spec:
+    """The run of ``RUNS[run]`` with SGD's weight decay and momentum scheduled, the head at a
+    constant LR of its own and the body frozen for 2 steps, then warmed up."""
+    n, b, a, e, m, d = RUNS[run]
+    return confsched.validate(
+        {
+            "optimizer": {
+                "name": "sgd",
+                "lr": 0.1,
+                "momentum": 0.9,
+                "weight_decay": 1e-3,
+                "no_decay": ["*.bias"],
+                "groups": [{"name": "head", "params": ["*head.*"], "lr_scale": 0.5}],
+            },
+            "scheduler": {"name": "linear", "warmup": 2},
+            "weight_decay_scheduler": {"name": "cosine"},
+            "momentum_scheduler": {"name": "piecewise", "knots": [[0, 1.0], ["100%", 0.9]]},
+            "group_schedulers": {"default": {"frozen_until": 2}, "head": {"scheduler": {"name": "constant"}}},
+            "data": {"dataset_size": n, "batch_size": b, "drop_last": d},
+            "training": {"epochs": e, "max_steps": m, "grad_accum_steps": a},
+        }
+    )
+
+
+def expected_settings(
+    spec: confsched.Spec, optimizer: torch.optim.Optimizer
+) -> list[list[tuple[float, float, float]]]:
+    """The settings of each param group at each step, from the curves (bit for bit)."""
+    lrs_, decays, momenta = (
+        confsched.lr_curve(spec),
+        confsched.weight_decay_curve(spec),
+        confsched.momentum_curve(spec),
+    )
+    columns = [spec.group_names.index(g["lr_group"]) for g in optimizer.param_groups]
+    decayed = [not g["name"].endswith(".no_decay") for g in optimizer.param_groups]
+    return [
+        [
+            (lrs_[k, c], decays[k, c] if d else 0.0, momenta[k, c])
+            for c, d in zip(columns, decayed, strict=True)
+        ]
+        for k in range(spec.total_steps)
+    ]
+
+
 # (dataset_size, batch_size, accum, epochs, max_steps, drop_last) -> steps per epoch, total
 RUNS = {
     "plain": (10, 4, 1, 2, None, False),  # 3 batches, 3 steps/epoch, 6 steps
@@ -206,6 +255,7 @@ def lightning_fit(spec: confsched.Spec, **trainer_overrides: Any) -> Any:
             super().__init__()
             self.net = TinyNet()
             self.seen: list[list[float]] = []
+            self.settings: list[list[tuple[float, float, float]]] = []
             self.epoch_start_lrs: list[list[float]] = []
 
         def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
@@ -222,6 +272,8 @@ def lightning_fit(spec: confsched.Spec, **trainer_overrides: Any) -> Any:
 
         def on_before_optimizer_step(self, optimizer: torch.optim.Optimizer) -> None:
             self.seen.append(lrs(optimizer))
+            if "momentum" in optimizer.defaults:
+                self.settings.append(settings(optimizer))
 
     kwargs = {
         "accelerator": "cpu",
@@ -248,6 +300,22 @@ def test_lightning_steps_follow_lr_curve(run):
     assert trainer.global_step == spec.total_steps
     scheduler = trainer.lr_scheduler_configs[0].scheduler
     assert scheduler.last_epoch == spec.total_steps
+
+
+@lightning_warnings
+def test_lightning_fine_tuning_follows_every_curve():
+    spec = finetune_spec("max-steps")
+    trainer, module = lightning_fit(spec)
+    optimizer = trainer.optimizers[0]
+    assert [g["name"] for g in optimizer.param_groups] == [
+        "default",
+        "default.no_decay",
+        "head",
+        "head.no_decay",
+    ]
+    assert module.settings == expected_settings(spec, optimizer)
+    assert {row[0][0] for row in module.settings[:2]} == {0.0}  # the body is frozen for 2 steps
+    assert trainer.global_step == spec.total_steps
 
 
 @lightning_warnings
@@ -390,6 +458,28 @@ def test_hf_trainer_steps_follow_lr_curve(tmp_path, run, batches):
 
 
 @pytest.mark.usefixtures("fresh_accelerate_state")
+def test_hf_trainer_fine_tuning_follows_every_curve(tmp_path):
+    transformers = pytest.importorskip("transformers")
+    from confsched.integrations import transformers as cs_hf
+
+    class Recorder(transformers.TrainerCallback):
+        def __init__(self) -> None:
+            self.seen: list[list[tuple[float, float, float]]] = []
+
+        def on_pre_optimizer_step(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            self.seen.append(settings(kwargs["optimizer"]))
+
+    recorder, writer = Recorder(), ScalarRecorder()
+    spec = finetune_spec("accum-partial")
+    trainer = hf_trainer(spec, tmp_path, [recorder, cs_hf.LRLoggingCallback(LRLogger(writer=writer))])
+    cs_hf.check_trainer(spec, trainer)
+    trainer.train()
+    assert recorder.seen == expected_settings(spec, trainer.optimizer)
+    assert writer.rows() == expected(spec)  # one LR per LR group, as lr_curve's columns
+    assert trainer.state.global_step == spec.total_steps
+
+
+@pytest.mark.usefixtures("fresh_accelerate_state")
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
@@ -477,6 +567,33 @@ def test_accelerate_loop_steps_follow_lr_curve(run):
                 prepared.step()
                 optimizer.zero_grad()
     assert seen == expected(spec)
+    assert scheduler.last_epoch == spec.total_steps
+
+
+@pytest.mark.usefixtures("fresh_accelerate_state")
+def test_accelerate_fine_tuning_follows_every_curve():
+    accelerate = pytest.importorskip("accelerate")
+    from confsched.integrations import accelerate as cs_accelerate
+
+    spec = finetune_spec("accum-partial")
+    accelerator = accelerate.Accelerator(cpu=True, **cs_accelerate.accelerator_kwargs(spec))
+    model = TinyNet()
+    optimizer, scheduler = confsched.build(spec, model)
+    loader = DataLoader(tensors(spec.data.dataset_size), **dataloader_kwargs(spec))
+    model, prepared_optimizer, loader, prepared = cs_accelerate.prepare(
+        accelerator, spec, model, optimizer, loader, scheduler
+    )
+    seen = []
+    for _ in range(spec.training.epochs or 0):
+        for x, y in loader:
+            with accelerator.accumulate(model):
+                accelerator.backward(nn.functional.mse_loss(model(x), y))
+                if accelerator.sync_gradients:
+                    seen.append(settings(prepared_optimizer))
+                prepared_optimizer.step()
+                prepared.step()
+                prepared_optimizer.zero_grad()
+    assert seen == expected_settings(spec, optimizer)
     assert scheduler.last_epoch == spec.total_steps
 
 

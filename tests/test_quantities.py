@@ -479,3 +479,10 @@ def test_bad_sections_give_one_line(sections, message):
     assert (
         str(info.value).startswith(message) if message.endswith("(one of: ") else str(info.value) == message
     )
+
+
+def test_a_phases_momentum_schedule_without_levels_holds_the_momentum():
+    """Found by the long fuzz profile: phases that only hold (no start or end) peak at 1."""
+    spec = spec_of(momentum_scheduler={"name": "phases", "phases": [{"duration": 0}]})
+    assert spec.peaks == {"momentum": 1.0}
+    assert confsched.momentum_curve(spec, [0, 1949])[:, 0].tolist() == [0.9, 0.9]

@@ -160,7 +160,7 @@ def _growth(rate: float, times: int) -> float:
 _PEAKS: dict[str, Callable[[Any, ScheduleContext], float]] = {
     "one_cycle": lambda sp, ctx: 1.0 if sp.max_lr is None else sp.max_lr / ctx.lr,
     "piecewise": lambda sp, ctx: max(value for _, value in sp.knots),
-    "phases": lambda sp, ctx: max(v for p in sp.phases for v in (p.start, p.end) if v is not None),
+    "phases": lambda sp, ctx: max([1.0, *(v for p in sp.phases for v in (p.start, p.end) if v is not None)]),
     "cosine_cycles": lambda sp, ctx: _growth(sp.cycle_decay, sp.cycle_limit - 1),
     "exponential": lambda sp, ctx: (
         _growth(sp.gamma, ctx.curve_steps) if sp.gamma is not None else sp.final_lr_ratio
