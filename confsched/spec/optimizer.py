@@ -127,7 +127,7 @@ class LayersSpec(StrictModel):
 
     num_blocks: Annotated[int, Field(gt=0, le=10_000), NotBool]
     """Number of blocks (transformer layers) of the model: 12 for BERT-base or ViT-B; the model
-    must have exactly blocks 0 to num_blocks - 1 (checked when the optimizer is built)."""
+    its highest block index must be num_blocks - 1 (checked when the optimizer is built)."""
     preset: LayerPreset | None = None
     """The names of a model family: hf_bert, hf_roberta, hf_vit (transformers), timm_vit (timm).
     Give a preset, or block (and optionally embeddings, final), not both."""

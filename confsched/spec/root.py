@@ -98,8 +98,9 @@ class Spec(StrictModel):
     """A schedule of the momentum (SGD, RMSprop) or beta1 (Adam family): the optimizer's value x the
     family's multiplier, in every group; it must stay below 1."""
     group_schedulers: dict[str, GroupScheduleSpec] = Field(default_factory=dict)
-    """LR groups that follow a schedule of their own, by group name (default, a name of
-    optimizer.groups, or layer_<i>); the other groups follow ``scheduler``."""
+    """LR groups that follow a schedule of their own, by group name (``default``, a name of
+    ``optimizer.groups``, or ``layer_0``, ``layer_1``, ... with layer decay); the other groups
+    follow ``scheduler``."""
 
     _plan: StepPlan = PrivateAttr()
     _warmup_steps: int = PrivateAttr()
