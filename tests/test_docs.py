@@ -35,15 +35,7 @@ from tests.test_cli import CONFSCHED, confsched_cli
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
 BLOCKS = code_blocks(README)
-SPEC_SECTIONS = {
-    "optimizer",
-    "scheduler",
-    "data",
-    "training",
-    "weight_decay_scheduler",
-    "momentum_scheduler",
-    "group_schedulers",
-}
+SPEC_SECTIONS = set(confsched.Spec.model_fields)
 MOST_OPTED_OUT = 7
 """Blocks opted out with a reason; keep it small: a block that can run should."""
 

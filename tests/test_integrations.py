@@ -542,40 +542,12 @@ def test_hf_training_arguments_kwargs():
 # ---- Accelerate ----------------------------------------------------------------------------------
 
 
-@pytest.mark.usefixtures("fresh_accelerate_state")
-@pytest.mark.parametrize("run", ["plain", "accum-partial", "drop-last"])
-def test_accelerate_loop_steps_follow_lr_curve(run):
+def accelerate_loop(spec: confsched.Spec, record: Any) -> tuple[list[Any], Any, Any]:
+    """Train ``spec``'s run under Accelerate; ``record(optimizer)`` at every optimizer step; returns
+    the records, and the optimizer and scheduler ``confsched.build`` made."""
     accelerate = pytest.importorskip("accelerate")
     from confsched.integrations import accelerate as cs_accelerate
 
-    spec = run_spec(run)
-    accelerator = accelerate.Accelerator(cpu=True, **cs_accelerate.accelerator_kwargs(spec))
-    model = TinyNet()
-    optimizer, scheduler = confsched.build(spec, model)
-    loader = DataLoader(tensors(spec.data.dataset_size), **dataloader_kwargs(spec))
-    model, optimizer, loader, prepared = cs_accelerate.prepare(
-        accelerator, spec, model, optimizer, loader, scheduler
-    )
-    seen = []
-    for _ in range(spec.training.epochs or 0):
-        for x, y in loader:
-            with accelerator.accumulate(model):
-                accelerator.backward(nn.functional.mse_loss(model(x), y))
-                if accelerator.sync_gradients:
-                    seen.append(lrs(optimizer))
-                optimizer.step()
-                prepared.step()
-                optimizer.zero_grad()
-    assert seen == expected(spec)
-    assert scheduler.last_epoch == spec.total_steps
-
-
-@pytest.mark.usefixtures("fresh_accelerate_state")
-def test_accelerate_fine_tuning_follows_every_curve():
-    accelerate = pytest.importorskip("accelerate")
-    from confsched.integrations import accelerate as cs_accelerate
-
-    spec = finetune_spec("accum-partial")
     accelerator = accelerate.Accelerator(cpu=True, **cs_accelerate.accelerator_kwargs(spec))
     model = TinyNet()
     optimizer, scheduler = confsched.build(spec, model)
@@ -589,10 +561,26 @@ def test_accelerate_fine_tuning_follows_every_curve():
             with accelerator.accumulate(model):
                 accelerator.backward(nn.functional.mse_loss(model(x), y))
                 if accelerator.sync_gradients:
-                    seen.append(settings(prepared_optimizer))
+                    seen.append(record(prepared_optimizer))
                 prepared_optimizer.step()
                 prepared.step()
                 prepared_optimizer.zero_grad()
+    return seen, optimizer, scheduler
+
+
+@pytest.mark.usefixtures("fresh_accelerate_state")
+@pytest.mark.parametrize("run", ["plain", "accum-partial", "drop-last"])
+def test_accelerate_loop_steps_follow_lr_curve(run):
+    spec = run_spec(run)
+    seen, _, scheduler = accelerate_loop(spec, lrs)
+    assert seen == expected(spec)
+    assert scheduler.last_epoch == spec.total_steps
+
+
+@pytest.mark.usefixtures("fresh_accelerate_state")
+def test_accelerate_fine_tuning_follows_every_curve():
+    spec = finetune_spec("accum-partial")
+    seen, optimizer, scheduler = accelerate_loop(spec, settings)
     assert seen == expected_settings(spec, optimizer)
     assert scheduler.last_epoch == spec.total_steps
 

@@ -35,15 +35,7 @@ from confsched.spec.duration import Duration
 from confsched.spec.optimizer import LayersSpec, LRScalingSpec
 from confsched.spec.root import CALL_KEYS
 
-SECTIONS = (
-    "optimizer",
-    "scheduler",
-    "data",
-    "training",
-    "weight_decay_scheduler",
-    "momentum_scheduler",
-    "group_schedulers",
-)
+SECTIONS = tuple(confsched.Spec.model_fields)
 STEP_CHECK_LIMIT = 3_000
 """Runs up to this many steps are stepped in full; longer ones are checked at sampled steps."""
 
