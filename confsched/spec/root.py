@@ -12,7 +12,7 @@ import hashlib
 import json
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Annotated, Any, Union
 
 from pydantic import Discriminator, Field, PrivateAttr, Tag, ValidationError, model_validator
@@ -20,12 +20,14 @@ from pydantic import Discriminator, Field, PrivateAttr, Tag, ValidationError, mo
 from confsched.adaptive import MetricPolicy
 from confsched.errors import ConfschedError, SpecError, did_you_mean
 from confsched.families import FAMILIES, Family, ScheduleContext, momentum_key
-from confsched.schedules import Schedule
+from confsched.schedules import Schedule, WithMomentum, segment, sequence
 from confsched.spec.base import StrictModel
+from confsched.spec.continuation import ContinuationSpec
 from confsched.spec.optimizer import OPTIMIZERS, OptimizerBase, RegisteredOptimizerSpec
 from confsched.spec.run import DataSpec, TrainingSpec
 from confsched.spec.scheduler import SchedulerBase
 from confsched.steps import StepPlan, plan_steps
+from confsched.time.axis import on_samples
 
 __all__ = ["Spec", "validate"]
 
@@ -72,7 +74,9 @@ class Spec(StrictModel):
     data: DataSpec
     """The data the step count is computed from."""
     training: TrainingSpec
-    """Epochs or max_steps, gradient accumulation, world size."""
+    """Epochs, max_steps, max_samples or max_tokens, gradient accumulation, world size, batch ramp."""
+    continuation: ContinuationSpec | None = None
+    """This run continues another run's schedule from a checkpoint (null: a run from scratch)."""
 
     _plan: StepPlan = PrivateAttr()
     _warmup_steps: int = PrivateAttr()
@@ -89,16 +93,22 @@ class Spec(StrictModel):
             grad_accum_steps=self.training.grad_accum_steps,
             epochs=self.training.epochs,
             max_steps=self.training.max_steps,
+            tokens_per_sample=self.data.tokens_per_sample,
+            max_samples=self.training.max_samples,
+            max_tokens=self.training.max_tokens,
+            batch_rampup=self.training.batch_rampup,
         )
+        timeline = plan.timeline  # steps, or samples for a run counted in samples
         warmup = self.scheduler.warmup
-        warmup_steps = plan.steps(warmup)
-        if warmup_steps > plan.total_steps:
+        warmup_length = _in_run("scheduler.warmup", lambda: timeline.steps(warmup))
+        if warmup_length > timeline.total_steps:
             raise SpecError(
-                "scheduler.warmup", f"{plan.describe(warmup)} exceeds the run ({plan.total_steps} steps)"
+                "scheduler.warmup",
+                f"{timeline.describe(warmup)} exceeds the run ({timeline.total_steps} {timeline.unit})",
             )
         context = ScheduleContext(
-            plan=plan,
-            warmup_steps=warmup_steps,
+            plan=timeline,
+            warmup_steps=warmup_length,
             lr=self.optimizer.lr,
             warmup_shape=self.scheduler.warmup_shape,
             warmup_start=self.scheduler.warmup_start,
@@ -114,11 +124,66 @@ class Spec(StrictModel):
             ]
         except ConfschedError as error:
             raise error.within("scheduler") from None
+        if self.continuation is not None and self.continuation.cooldown is not None:
+            plan, per_group = self._branch(plan, per_group)
+        if plan.batches is not None:  # a schedule of samples, evaluated at each step's consumed samples
+            per_group = _each(per_group, lambda s: on_samples(s, plan.batches))  # type: ignore[arg-type]
         self._plan = plan
-        self._warmup_steps = warmup_steps
-        self._schedule = made
+        self._warmup_steps = plan.steps(warmup)
+        self._schedule = per_group[0]
         self._group_schedules = tuple(per_group)
         return self
+
+    def _branch(self, plan: StepPlan, schedules: list[Made]) -> tuple[StepPlan, list[Made]]:
+        """The run branched into ``continuation.cooldown`` at ``continuation.at``: each group's
+        schedule until then, a decay from its multiplier there to ``min_lr_ratio``, then the end."""
+        assert self.continuation is not None
+        assert self.continuation.cooldown is not None
+        at, cooldown = self.continuation.at, self.continuation.cooldown
+        if self.family.driven_by == "metric":
+            raise SpecError(
+                "continuation.cooldown",
+                f"{self.scheduler.name} sets the LR from a metric: there is no planned curve to cool "
+                "down from",
+            )
+        if at.unit == "steps" and at.amount > plan.total_steps:
+            raise SpecError(
+                "continuation.at", f"step {at} is past the end of the run ({plan.total_steps} steps)"
+            )
+        timeline = plan.timeline
+        start = _in_run("continuation.at", lambda: plan.position(at))
+        if start > timeline.total_steps:
+            raise SpecError(
+                "continuation.at",
+                f"{timeline.describe(at)} is past the end of the run it continues "
+                f"({timeline.total_steps} {timeline.unit})",
+            )
+        length = _in_run("continuation.cooldown.length", lambda: timeline.steps(cooldown.length))
+        if length == 0:
+            raise SpecError(
+                "continuation.cooldown.length",
+                f"{cooldown.length} = 0 {timeline.unit}; a cooldown needs length",
+            )
+
+        def branch(schedule: Schedule) -> Schedule:
+            if isinstance(schedule, WithMomentum):
+                raise SpecError(
+                    "continuation.cooldown",
+                    f"{self.scheduler.name} also cycles the momentum; a cooldown branch would stop it "
+                    "mid-cycle",
+                )
+            level = float(schedule(start))
+            if cooldown.min_lr_ratio > level:
+                raise SpecError(
+                    "continuation.cooldown.min_lr_ratio",
+                    f"{cooldown.min_lr_ratio:g} is above the LR at the branch point ({level:.6g} of the base "
+                    "LR): a cooldown goes down",
+                )
+            return sequence(
+                [(start, schedule)], segment(length, cooldown.shape, level, cooldown.min_lr_ratio)
+            )
+
+        return plan.branched(start, length), _each(schedules, branch)
 
     @property
     def family(self) -> Family:
@@ -175,6 +240,28 @@ class Spec(StrictModel):
         """A short hash of the resolved spec: equal specs, equal fingerprints."""
         text = json.dumps(self.to_config(), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+Made = Schedule | MetricPolicy
+
+
+def _each(schedules: list[Made], change: Callable[[Schedule], Schedule]) -> list[Made]:
+    """``change`` applied to every distinct schedule once; groups that shared one still share."""
+    done: dict[int, Made] = {}
+    for schedule in schedules:
+        if id(schedule) not in done:
+            done[id(schedule)] = change(schedule) if callable(schedule) else schedule
+    return [done[id(schedule)] for schedule in schedules]
+
+
+def _in_run(path: str, length: Callable[[], int]) -> int:
+    """``length()``, with a problem it finds (a token count without tokens_per_sample) put at ``path``."""
+    try:
+        return length()
+    except SpecError as error:
+        if error.path:
+            raise
+        raise SpecError(path, error.message) from None
 
 
 def validate(data: object, *, source: str = "") -> Spec:
