@@ -24,7 +24,7 @@ import yaml
 from confsched.app import Command, Job, run
 from confsched.compose.search import shown_path
 from confsched.curve import lr_curve
-from confsched.errors import ConfigError, ConfschedError, did_you_mean, render
+from confsched.errors import ConfigError, ConfschedError, SpecError, did_you_mean, render
 from confsched.spec.root import Spec
 
 __all__ = ["COMMANDS", "console", "describe", "main", "usage"]
@@ -156,6 +156,8 @@ def _diff(job: Job) -> None:
     difference = diff_specs(job.spec, new)
     png = difference.plot(job.output_dir / "lr_diff.png", job.label, new_label)
     _say(job, difference.render(job.label, new_label), f"wrote {shown_path(png)}")
+    if difference.resume is not None and difference.resume.jumps:
+        raise SpecError("continuation", difference.resume.describe())
 
 
 # ---- the command table ----------------------------------------------------------------------

@@ -124,6 +124,12 @@ class Spec(StrictModel):
             ]
         except ConfschedError as error:
             raise error.within("scheduler") from None
+        if self.continuation is not None and self.family.driven_by == "metric":
+            raise SpecError(
+                "continuation",
+                f"{self.scheduler.name} sets the LR from a metric: there is no planned schedule to "
+                "continue; resume it without a continuation section",
+            )
         if self.continuation is not None and self.continuation.cooldown is not None:
             plan, per_group = self._branch(plan, per_group)
         if plan.batches is not None:  # a schedule of samples, evaluated at each step's consumed samples
@@ -140,12 +146,6 @@ class Spec(StrictModel):
         assert self.continuation is not None
         assert self.continuation.cooldown is not None
         at, cooldown = self.continuation.at, self.continuation.cooldown
-        if self.family.driven_by == "metric":
-            raise SpecError(
-                "continuation.cooldown",
-                f"{self.scheduler.name} sets the LR from a metric: there is no planned curve to cool "
-                "down from",
-            )
         if at.unit == "steps" and at.amount > plan.total_steps:
             raise SpecError(
                 "continuation.at", f"step {at} is past the end of the run ({plan.total_steps} steps)"

@@ -26,7 +26,7 @@ import numpy.typing as npt
 from confsched.schedules import Schedule, WithMomentum
 from confsched.time.batches import BatchSchedule
 
-__all__ = ["OnSamples", "consumed_samples", "on_samples", "resumed"]
+__all__ = ["OnSamples", "consumed_samples", "on_samples", "planned_steps", "resumed"]
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -55,6 +55,12 @@ def consumed_samples(schedule: object, step: int) -> int | None:
     if not isinstance(inner, OnSamples):
         return None
     return int(inner.batches.consumed(step))
+
+
+def planned_steps(schedule: object) -> int | None:
+    """The optimizer steps until the budget of the run ``schedule`` follows; ``None`` for steps."""
+    inner = schedule.lr if isinstance(schedule, WithMomentum) else schedule
+    return inner.batches.total_steps if isinstance(inner, OnSamples) else None
 
 
 def resumed(schedule: Schedule, step: int, samples: int) -> Schedule:
