@@ -12,6 +12,8 @@ commands imports torch.
 from __future__ import annotations
 
 import csv
+import dataclasses
+import functools
 import gc
 import json
 import os
@@ -49,11 +51,17 @@ def _say(job: Job, *lines: str) -> None:
 
 def describe(spec: Spec) -> str:
     """The derived figures ``show`` prints under the spec: step arithmetic and each group's LRs."""
-    lines = [
-        f"steps per epoch: {spec.steps_per_epoch}",
-        f"total steps: {spec.total_steps}  ({spec.plan.explain()})",
-        f"warmup steps: {spec.warmup_steps}  (scheduler.warmup: {spec.scheduler.warmup})",
-    ]
+    plan = spec.plan
+    lines = [] if plan.counts_samples else [f"steps per epoch: {spec.steps_per_epoch}"]
+    lines.append(f"total steps: {spec.total_steps}  ({plan.explain()})")
+    warmup = spec.scheduler.warmup
+    if plan.counts_samples:
+        lines += [
+            f"warmup steps: {spec.warmup_steps}  (scheduler.warmup: {plan.describe(warmup)})",
+            f"time: the schedule follows the samples consumed ({_run_size(spec)})",
+        ]
+    else:
+        lines.append(f"warmup steps: {spec.warmup_steps}  (scheduler.warmup: {warmup})")
     curve = lr_curve(spec)
     metric = spec.family.driven_by == "metric"
     for i, name in enumerate(spec.group_names):
@@ -65,6 +73,23 @@ def describe(spec: Spec) -> str:
             f"peak lr {column[peak]:.6g} (step {peak}), final lr {final}"
         )
     return "\n".join(lines)
+
+
+def _run_size(spec: Spec) -> str:
+    """``146484375 samples = 300000000000 tokens; global batch 16 -> 1536 (...)``."""
+    plan = spec.plan
+    samples = plan.total_samples
+    size = f"{samples} samples"
+    if plan.tokens_per_sample is not None:
+        size += f" = {samples * plan.tokens_per_sample} tokens of {plan.tokens_per_sample} per sample"
+    if plan.batches is None or not plan.batches.ramps:
+        return f"{size}; global batch {plan.global_batch_size}"
+    starts = plan.batches.stage_starts()
+    step, consumed, batch = starts[-1]
+    return (
+        f"{size}; global batch {starts[0][2]} -> {batch} in {len(starts)} stages, {batch} from step {step} "
+        f"({consumed} samples); spec.plan.global_batch(step) gives each step's"
+    )
 
 
 class _SpecDumper(yaml.SafeDumper):
@@ -87,12 +112,16 @@ def _show(job: Job) -> None:
 # ---- plot -----------------------------------------------------------------------------------
 
 
-def _plot(job: Job) -> None:
+X_AXES = ("steps", "samples", "tokens")
+"""What ``plot --x-axis`` may count: optimizer steps, or the samples or tokens consumed."""
+
+
+def _plot(job: Job, x: str = "steps") -> None:
     from confsched.plot import plot_schedule, schedule_title, write_csv
 
     spec = job.spec
     curve = lr_curve(spec)
-    png = plot_schedule(spec, job.output_dir / "lr_schedule.png", curve)
+    png = plot_schedule(spec, job.output_dir / "lr_schedule.png", curve, x=x)  # type: ignore[arg-type]
     csv = write_csv(spec, job.output_dir / "lr_schedule.csv", curve)
     _say(job, f"{schedule_title(spec)}", f"wrote {shown_path(png)}", f"wrote {shown_path(csv)}")
 
@@ -186,7 +215,10 @@ COMMANDS: dict[str, Command] = {
 
 SCHEMA_SUMMARY = "print the JSON Schema of a spec (for editor completion of YAML files)"
 
-USAGE = "usage: confsched {show,plot,diff,schema} [CONFIG.yaml] [OVERRIDE ...] [HYDRA FLAGS]"
+USAGE = (
+    "usage: confsched {show,plot,diff,schema} [CONFIG.yaml] [OVERRIDE ...] [HYDRA FLAGS]"
+    " [plot: --x-axis steps|samples|tokens]"
+)
 
 
 def usage() -> str:
@@ -200,6 +232,7 @@ def usage() -> str:
         "  confsched plot                                      # the default config: cosine, 1950 steps",
         "  confsched plot scheduler=linear scheduler.warmup=10%",
         "  confsched plot -m scheduler=linear,cosine optimizer.lr=1e-3,3e-4",
+        "  confsched plot +experiment=llm_tokens --x-axis tokens            # LR and batch against tokens",
         "  confsched show +experiment=bert_finetune",
         "  confsched diff HEAD:my_run.yaml my_run.yaml",
         "  confsched plot --config-dir ./conf --config-name my_run",
@@ -237,6 +270,23 @@ def _complete(args: list[str]) -> int:
     return run(COMMANDS["show"], args)
 
 
+def _x_axis(args: list[str]) -> tuple[list[str], str]:
+    """Take ``--x-axis {steps,samples,tokens}`` (or ``--x-axis=...``) out of ``plot``'s arguments."""
+    rest, x = [], "steps"
+    words = iter(args)
+    for word in words:
+        if word == "--x-axis" or word.startswith("--x-axis="):
+            x = word.partition("=")[2] if "=" in word else next(words, "")
+            if x not in X_AXES:
+                raise ConfigError(
+                    "",
+                    f"--x-axis: {x!r} is not an x axis{did_you_mean(x, X_AXES)} ({', '.join(X_AXES)})",
+                )
+        else:
+            rest.append(word)
+    return rest, x
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script and ``python -m confsched``; returns the exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
@@ -263,6 +313,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "",
                 f"unknown command '{name}'{did_you_mean(name, names)} (commands: {', '.join(names)})",
             )
+        if name == "plot":
+            rest, x = _x_axis(rest)
+            command = dataclasses.replace(command, run=functools.partial(_plot, x=x))
     except ConfschedError as error:
         print(render(error), file=sys.stderr)
         return 2
