@@ -56,10 +56,8 @@ def describe(spec: Spec) -> str:
     lines.append(f"total steps: {spec.total_steps}  ({plan.explain()})")
     warmup = spec.scheduler.warmup
     if plan.counts_samples:
-        lines += [
-            f"warmup steps: {spec.warmup_steps}  (scheduler.warmup: {plan.describe(warmup)})",
-            f"time: the schedule follows the samples consumed ({_run_size(spec)})",
-        ]
+        lines.append(f"warmup steps: {spec.warmup_steps}  (scheduler.warmup: {plan.describe(warmup)})")
+        lines += _time_lines(spec)
     else:
         lines.append(f"warmup steps: {spec.warmup_steps}  (scheduler.warmup: {warmup})")
     curve = lr_curve(spec)
@@ -75,21 +73,23 @@ def describe(spec: Spec) -> str:
     return "\n".join(lines)
 
 
-def _run_size(spec: Spec) -> str:
-    """``146484375 samples = 300000000000 tokens; global batch 16 -> 1536 (...)``."""
+def _time_lines(spec: Spec) -> list[str]:
+    """What a run counted in samples consumes, and its global batch (each step's, with a ramp)."""
     plan = spec.plan
     samples = plan.total_samples
     size = f"{samples} samples"
     if plan.tokens_per_sample is not None:
-        size += f" = {samples * plan.tokens_per_sample} tokens of {plan.tokens_per_sample} per sample"
+        size += f" = {samples * plan.tokens_per_sample} tokens ({plan.tokens_per_sample} per sample)"
+    lines = [f"time: the schedule follows the samples consumed; the budget is {size}"]
     if plan.batches is None or not plan.batches.ramps:
-        return f"{size}; global batch {plan.global_batch_size}"
+        return [*lines, f"global batch: {plan.global_batch_size} samples every step"]
     starts = plan.batches.stage_starts()
     step, consumed, batch = starts[-1]
-    return (
-        f"{size}; global batch {starts[0][2]} -> {batch} in {len(starts)} stages, {batch} from step {step} "
-        f"({consumed} samples); spec.plan.global_batch(step) gives each step's"
-    )
+    return [
+        *lines,
+        f"global batch: {starts[0][2]} -> {batch} in {len(starts)} stages, {batch} from step {step} "
+        f"({consumed} samples consumed); each step's is spec.plan.global_batch(step)",
+    ]
 
 
 class _SpecDumper(yaml.SafeDumper):

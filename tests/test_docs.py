@@ -179,6 +179,8 @@ def test_spec_reference_is_what_reference_py_renders():
 
 def test_the_gallery_has_one_png_per_step_driven_family():
     step_driven = {name for name, family in confsched.FAMILIES.items() if family.driven_by == "step"}
+    extras = set(load_script(ROOT / "docs" / "gallery.py").EXTRAS)
+    assert extras == {"llm_tokens_rampup"}  # the ramp-up plot: LR and global batch against tokens
     pngs = {path.stem: path for path in (ROOT / "docs" / "gallery").glob("*.png")}
-    assert set(pngs) == step_driven, "run `python docs/gallery.py`"
+    assert set(pngs) == step_driven | extras, "run `python docs/gallery.py`"
     assert all(path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for path in pngs.values())
