@@ -103,7 +103,7 @@ BAD_OVERRIDES = [
     (
         ("show", "+experiment=bert_fintune"),
         "experiment: unknown option 'bert_fintune'; did you mean 'bert_finetune'? "
-        "(choose one of: bert_finetune, llm_wsd, resnet_imagenet)",
+        "(choose one of: bert_finetune, llm_tokens, llm_wsd, resnet_imagenet)",
     ),
     (
         ("plot", "hydra/launcher=jobib"),  # the options are the launchers installed: basic and joblib
