@@ -223,3 +223,40 @@ def test_diff_of_a_continuation_that_jumps_is_an_error(tmp_path: Path):
         "error: continuation: LR at the resume point, step 3000 (43000 samples consumed), group default: "
         "0.0003 -> 0.000135683 (an unplanned jump)\n"
     )
+
+
+# ---- the README's worked token budget and its continuations -------------------------------------
+
+
+def test_the_readme_continuations_of_the_worked_token_budget():
+    from tests.markdown import code_blocks
+
+    blocks = code_blocks(Path(__file__).resolve().parents[1] / "README.md")
+    (base,) = [yaml.safe_load(b.text) for b in blocks if b.file == "llm_pretrain.yaml"]
+    snippets = [yaml.safe_load(b.text) for b in blocks if b.lang == "yaml" and "continuation" in b.text]
+    assert len(snippets) == 3
+
+    def merged_with(snippet: dict[str, Any]) -> dict[str, Any]:
+        data = copy.deepcopy(base)
+        for section, value in snippet.items():
+            data[section] = {**data.get(section, {}), **value} if section == "training" else value
+        return data
+
+    old = confsched.validate(base)
+    state = {"fingerprint": old.fingerprint, "spec_config": old.to_config()}
+    notes = [
+        check_resume(state["spec_config"], confsched.validate(merged_with(s)), 40000, 18526720) for s in snippets
+    ]
+    assert [n.split(" with ")[1].split(";")[0] for n in notes] == [
+        "a longer budget",
+        "a 1-sqrt cooldown over 10B tok to 0",
+        "another batch ramp, another world size",
+    ]
+    assert int(old.plan.consumed_samples(40000)) == 18526720
+    late = merged_with({"training": {"max_tokens": "200B"}, "continuation": {"at": 95000}})
+    with pytest.raises(confsched.ResumeError) as info:
+        check_resume(state["spec_config"], confsched.validate(late), 95000)
+    assert str(info.value) == (
+        "continuation: LR at the resume point, step 95000 (46686720 samples consumed), group default: "
+        "3.49249e-05 -> 0.0003 (an unplanned jump)"
+    )

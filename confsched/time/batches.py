@@ -164,10 +164,16 @@ class BatchSchedule:
 
     def batch_size(self, step: npt.ArrayLike) -> IntArray:
         """The global batch of each step (int64): :math:`b(c(k))`."""
-        consumed = self.consumed(step)
+        return self.batch_at(self.consumed(step))
+
+    def batch_at(self, samples: npt.ArrayLike) -> IntArray:
+        """The global batch once ``samples`` have been consumed (int64): :math:`b(c)`, the last stage
+        whose threshold ``samples`` has reached (Megatron's ``_get_batch_size_for_samples``)."""
         thresholds = np.asarray([s for s, _ in self.stages], dtype=np.int64)
         batches = np.asarray([b for _, b in self.stages], dtype=np.int64)
-        out: IntArray = batches[np.searchsorted(thresholds, consumed, side="right") - 1]
+        out: IntArray = batches[
+            np.searchsorted(thresholds, np.asarray(samples, dtype=np.int64), side="right") - 1
+        ]
         return out
 
     def anchored(self, step: int, samples: int) -> BatchSchedule:

@@ -23,6 +23,7 @@ is exact. It is 9.007e15 tokens, a thousand times the largest runs trained so fa
 
 from __future__ import annotations
 
+import math
 import re
 from fractions import Fraction
 from typing import Literal
@@ -165,7 +166,7 @@ def count_text(count: int) -> str:
     """An integer for a message, ``about 10**400`` when it has more than 30 digits."""
     if abs(count) < 10**30:
         return str(count)
-    return f"about 10**{int((abs(count).bit_length() - 1) * 0.30103)}"
+    return f"about 10**{round(math.log10(abs(count)))}"
 
 
 def _decimal(amount: Fraction) -> str:
