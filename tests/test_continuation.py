@@ -245,7 +245,8 @@ def test_the_readme_continuations_of_the_worked_token_budget():
     old = confsched.validate(base)
     state = {"fingerprint": old.fingerprint, "spec_config": old.to_config()}
     notes = [
-        check_resume(state["spec_config"], confsched.validate(merged_with(s)), 40000, 18526720) for s in snippets
+        check_resume(state["spec_config"], confsched.validate(merged_with(s)), 40000, 18526720)
+        for s in snippets
     ]
     assert [n.split(" with ")[1].split(";")[0] for n in notes] == [
         "a longer budget",

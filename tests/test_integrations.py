@@ -611,7 +611,11 @@ def test_a_run_in_tokens_through_lightning_and_the_hf_trainer(tmp_path):
 
     spec = token_spec()
     assert spec.total_steps == 7
-    assert cs_lightning.trainer_kwargs(spec) == {"max_epochs": -1, "max_steps": 7, "accumulate_grad_batches": 1}
+    assert cs_lightning.trainer_kwargs(spec) == {
+        "max_epochs": -1,
+        "max_steps": 7,
+        "accumulate_grad_batches": 1,
+    }
     assert cs_hf.training_arguments_kwargs(spec)["max_steps"] == 7
     trainer, module = lightning_fit(spec)
     assert module.seen == expected(spec)  # 7 steps over the 6 batches of an epoch and one more

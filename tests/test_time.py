@@ -20,6 +20,8 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import confsched
 from confsched.plot import read_csv
@@ -489,3 +491,87 @@ def test_the_preset_from_the_command_line_with_overrides_and_a_sweep(tmp_path):
         "error: training.max_tokens: '2X' is not a number with an optional SI suffix and unit (e.g. 2T or "
         "'1.5M tok')\n"
     )
+
+
+# ---- fuzzed ramps --------------------------------------------------------------------------------
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    micro=st.integers(1, 4),
+    world=st.integers(1, 4),
+    increments=st.integers(1, 6),
+    start_units=st.integers(1, 5),
+    ramp=st.integers(0, 5000),
+    budget=st.integers(1, 20000),
+    family=st.sampled_from(["cosine", "linear", "warmup_stable_decay", "inverse_sqrt", "one_cycle"]),
+)
+def test_fuzzed_ramps_consume_the_budget_and_agree_with_torch(
+    micro, world, increments, start_units, ramp, budget, family
+):
+    per_step = micro * world
+    start = start_units * per_step
+    final = start + increments * per_step
+    scheduler = {"name": family} if family == "one_cycle" else {"name": family, "warmup": "5%"}
+    data = {
+        "optimizer": {"name": "sgd", "lr": 0.1, "momentum": 0.9},
+        "scheduler": scheduler,
+        "data": {"dataset_size": 1000, "batch_size": micro},
+        "training": {
+            "max_samples": budget,
+            "world_size": world,
+            "grad_accum_steps": final // per_step,
+            "batch_rampup": {"start": start, "increment": per_step, "length": f"{ramp} sp"} if ramp else None,
+        },
+    }
+    try:
+        spec = confsched.validate(data)
+    except confsched.SpecError as error:  # a one_cycle too short to rise, say: one line, a path
+        refused: confsched.SpecError | None = error
+    else:
+        refused = None
+    if refused is not None:
+        assert "\n" not in str(refused)
+        assert refused.path
+        return
+    steps = np.arange(spec.total_steps + 50)
+    consumed = spec.plan.consumed_samples(steps)
+    batch = spec.plan.global_batch(steps)
+    assert (np.diff(consumed) == batch[:-1]).all()
+    assert consumed[spec.total_steps - 1] < budget <= consumed[spec.total_steps]
+    assert set(batch.tolist()) <= set(range(start, final + 1, per_step)) | {final}
+    assert (np.diff(batch) >= 0).all()
+    lr = confsched.lr_curve(spec, steps)
+    assert np.isfinite(lr).all()
+    assert (lr >= 0).all()
+    optimizer, torch_scheduler = confsched.build(spec, torch.nn.Linear(1, 1))
+    seen = []
+    for _ in range(min(spec.total_steps, 300)):
+        seen.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        torch_scheduler.step()
+    assert seen == lr[: len(seen), 0].tolist()
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    whole=st.integers(0, 10**6),
+    decimals=st.integers(0, 999),
+    suffix=st.sampled_from(["", "K", "M", "B", "T"]),
+    unit=st.sampled_from(["sp", " samples", "tok", " tokens", " steps", "ba"]),
+)
+def test_quantities_are_read_exactly(whole, decimals, suffix, unit):
+    text = f"{whole}.{decimals:03d}{suffix}{unit}"
+    amount = (Fraction(whole) + Fraction(decimals, 1000)) * {
+        "": 1,
+        "K": 10**3,
+        "M": 10**6,
+        "B": 10**9,
+        "T": 10**12,
+    }[suffix]
+    counted = unit.strip() in ("sp", "samples", "tok", "tokens")  # samples and tokens stop at 2**53
+    if amount.denominator != 1 or (counted and amount > MAX_COUNT):  # a fraction of a count, or too many
+        with pytest.raises(ValueError, match=r"whole numbers|counts exactly"):
+            parse_duration(text)
+        return
+    assert parse_duration(text).amount == amount

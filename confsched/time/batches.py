@@ -53,12 +53,16 @@ def ramp_stages(start: int, increment: int, final: int, samples: int) -> tuple[t
 
     The stages :math:`(\lceil j R / n \rceil,\ b_0 + j \delta)` for :math:`j = 0 \dots n`,
     :math:`n = (B - b_0) / \delta`. ``final - start`` must be a multiple of ``increment`` (as Megatron
-    asserts); ``samples = 0`` or ``start == final`` give one stage.
+    asserts); ``samples = 0`` or ``start == final`` give one stage, and increments that fall on the
+    same sample count (a ramp shorter than its number of increments) merge into the last of them.
     """
     increments = (final - start) // increment
     if increments == 0 or samples == 0:
         return ((0, final),)
-    return tuple((-(-j * samples // increments), start + j * increment) for j in range(increments + 1))
+    stages: dict[int, int] = {}  # a ramp shorter than its increments passes several at one count
+    for j in range(increments + 1):
+        stages[-(-j * samples // increments)] = start + j * increment
+    return tuple(stages.items())
 
 
 @dataclass(frozen=True)
