@@ -27,6 +27,7 @@ from confsched.app import Command, Job, run
 from confsched.compose.search import shown_path
 from confsched.curve import lr_curve
 from confsched.errors import ConfigError, ConfschedError, SpecError, did_you_mean, render
+from confsched.spec.duration import Duration
 from confsched.spec.root import Spec
 
 __all__ = ["COMMANDS", "console", "describe", "main", "usage"]
@@ -57,6 +58,11 @@ def describe(spec: Spec) -> str:
     warmup = spec.scheduler.warmup
     if plan.counts_samples:
         lines.append(f"warmup steps: {spec.warmup_steps}  (scheduler.warmup: {plan.describe(warmup)})")
+        lines += [  # the family's other durations, in samples
+            f"scheduler.{name}: {plan.describe_samples(value)}"
+            for name, value in spec.scheduler
+            if isinstance(value, Duration) and name != "warmup"
+        ]
         lines += _time_lines(spec)
     else:
         lines.append(f"warmup steps: {spec.warmup_steps}  (scheduler.warmup: {warmup})")

@@ -472,6 +472,7 @@ def test_plot_against_tokens_writes_the_batch_and_the_consumed_counts(tmp_path):
 def test_the_preset_from_the_command_line_with_overrides_and_a_sweep(tmp_path):
     out = ok(confsched_cli("show", "+experiment=llm_tokens", "training.max_tokens=2T", cwd=tmp_path))
     assert "max_tokens: 2000000000000\n" in out
+    assert "\nscheduler.decay: 20% = ceil(0.2 x 488281250) = 97656250 samples\n" in out
     assert (
         "total steps: 483726  (samples = ceil(2000000000000 tokens / 4096 per sample) = 488281250; "
         "global batch = 4 x 64 x 4 = 1024, ramped from 256 in 3 increases until 4882813 samples (the last "
