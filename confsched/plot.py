@@ -25,6 +25,7 @@ import numpy.typing as npt
 from confsched.curve import lr_curve
 from confsched.errors import SpecError
 from confsched.spec.root import Spec
+from confsched.time.units import MAX_COUNT
 
 __all__ = [
     "TIME_COLUMNS",
@@ -117,6 +118,8 @@ def x_values(spec: Spec, steps: npt.ArrayLike, x: XAxis = "steps") -> IntArray:
     if x == "steps":
         return k
     plan = spec.plan
+    if plan.total_samples * (plan.tokens_per_sample or 1) > MAX_COUNT:
+        raise SpecError("training", f"the run's {x} exceed 2**53: too many to place on an x axis exactly")
     samples = plan.consumed_samples(k)
     if x == "samples":
         return samples
