@@ -12,6 +12,8 @@ commands imports torch.
 from __future__ import annotations
 
 import csv
+import dataclasses
+import functools
 import gc
 import json
 import os
@@ -24,7 +26,8 @@ import yaml
 from confsched.app import Command, Job, run
 from confsched.compose.search import shown_path
 from confsched.curve import lr_curve
-from confsched.errors import ConfigError, ConfschedError, did_you_mean, render
+from confsched.errors import ConfigError, ConfschedError, SpecError, did_you_mean, render
+from confsched.spec.duration import Duration
 from confsched.spec.root import Spec
 
 __all__ = ["COMMANDS", "console", "describe", "main", "usage"]
@@ -50,13 +53,22 @@ def _say(job: Job, *lines: str) -> None:
 def describe(spec: Spec) -> str:
     """The derived figures ``show`` prints under the spec: step arithmetic, the LR scaling and layer
     decay, each group's LRs (and its own schedule), the weight decay and momentum schedules."""
-    lines = [
-        f"steps per epoch: {spec.steps_per_epoch}",
-        f"total steps: {spec.total_steps}  ({spec.plan.explain()})",
-        f"warmup steps: {spec.warmup_steps}  (scheduler.warmup: {spec.scheduler.warmup})",
-    ]
+    plan = spec.plan
+    lines = [] if plan.counts_samples else [f"steps per epoch: {spec.steps_per_epoch}"]
+    lines.append(f"total steps: {spec.total_steps}  ({plan.explain()})")
+    warmup = spec.scheduler.warmup
+    if plan.counts_samples:
+        lines.append(f"warmup steps: {spec.warmup_steps}  (scheduler.warmup: {plan.describe(warmup)})")
+        lines += [  # the family's other durations, in samples
+            f"scheduler.{name}: {plan.describe_samples(value)}"
+            for name, value in spec.scheduler
+            if isinstance(value, Duration) and name != "warmup"
+        ]
+        lines += _time_lines(spec)
+    else:
+        lines.append(f"warmup steps: {spec.warmup_steps}  (scheduler.warmup: {warmup})")
     if spec.optimizer.lr_scaling is not None:
-        lines.append(f"lr scaling: {spec.optimizer.lr_scaling.explain(spec.optimizer.lr, spec.plan)}")
+        lines.append(f"lr scaling: {spec.optimizer.lr_scaling.explain(spec.optimizer.lr, plan)}")
     if spec.optimizer.layers is not None:
         lines.append(_layer_decay(spec))
     curve = lr_curve(spec)
@@ -140,6 +152,25 @@ def _other_quantities(spec: Spec) -> list[str]:
     return lines
 
 
+def _time_lines(spec: Spec) -> list[str]:
+    """What a run counted in samples consumes, and its global batch (each step's, with a ramp)."""
+    plan = spec.plan
+    samples = plan.total_samples
+    size = f"{samples} samples"
+    if plan.tokens_per_sample is not None:
+        size += f" = {samples * plan.tokens_per_sample} tokens ({plan.tokens_per_sample} per sample)"
+    lines = [f"time: the schedule follows the samples consumed; the budget is {size}"]
+    if plan.batches is None or not plan.batches.ramps:
+        return [*lines, f"global batch: {plan.global_batch_size} samples every step"]
+    starts = plan.batches.stage_starts()
+    step, consumed, batch = starts[-1]
+    return [
+        *lines,
+        f"global batch: {starts[0][2]} -> {batch} in {len(starts)} stages, {batch} from step {step} "
+        f"({consumed} samples consumed); each step's is spec.plan.global_batch(step)",
+    ]
+
+
 class _SpecDumper(yaml.SafeDumper):
     """Block-style YAML, except lists of plain values on one line (``betas: [0.9, 0.999]``)."""
 
@@ -160,12 +191,16 @@ def _show(job: Job) -> None:
 # ---- plot -----------------------------------------------------------------------------------
 
 
-def _plot(job: Job) -> None:
+X_AXES = ("steps", "samples", "tokens")
+"""What ``plot --x-axis`` may count: optimizer steps, or the samples or tokens consumed."""
+
+
+def _plot(job: Job, x: str = "steps") -> None:
     from confsched.plot import plot_schedule, schedule_title, write_csv
 
     spec = job.spec
     curve = lr_curve(spec)
-    png = plot_schedule(spec, job.output_dir / "lr_schedule.png", curve)
+    png = plot_schedule(spec, job.output_dir / "lr_schedule.png", curve, x=x)  # type: ignore[arg-type]
     csv = write_csv(spec, job.output_dir / "lr_schedule.csv", curve)
     _say(job, f"{schedule_title(spec)}", f"wrote {shown_path(png)}", f"wrote {shown_path(csv)}")
 
@@ -229,6 +264,8 @@ def _diff(job: Job) -> None:
     difference = diff_specs(job.spec, new)
     png = difference.plot(job.output_dir / "lr_diff.png", job.label, new_label)
     _say(job, difference.render(job.label, new_label), f"wrote {shown_path(png)}")
+    if difference.resume is not None and difference.resume.jumps:
+        raise SpecError("continuation", difference.resume.describe())
 
 
 # ---- the command table ----------------------------------------------------------------------
@@ -257,7 +294,10 @@ COMMANDS: dict[str, Command] = {
 
 SCHEMA_SUMMARY = "print the JSON Schema of a spec (for editor completion of YAML files)"
 
-USAGE = "usage: confsched {show,plot,diff,schema} [CONFIG.yaml] [OVERRIDE ...] [HYDRA FLAGS]"
+USAGE = (
+    "usage: confsched {show,plot,diff,schema} [CONFIG.yaml] [OVERRIDE ...] [HYDRA FLAGS]"
+    " [plot: --x-axis steps|samples|tokens]"
+)
 
 
 def usage() -> str:
@@ -271,6 +311,7 @@ def usage() -> str:
         "  confsched plot                                      # the default config: cosine, 1950 steps",
         "  confsched plot scheduler=linear scheduler.warmup=10%",
         "  confsched plot -m scheduler=linear,cosine optimizer.lr=1e-3,3e-4",
+        "  confsched plot +experiment=llm_tokens --x-axis tokens            # LR and batch against tokens",
         "  confsched show +experiment=bert_finetune",
         "  confsched diff HEAD:my_run.yaml my_run.yaml",
         "  confsched plot --config-dir ./conf --config-name my_run",
@@ -308,6 +349,23 @@ def _complete(args: list[str]) -> int:
     return run(COMMANDS["show"], args)
 
 
+def _x_axis(args: list[str]) -> tuple[list[str], str]:
+    """Take ``--x-axis {steps,samples,tokens}`` (or ``--x-axis=...``) out of ``plot``'s arguments."""
+    rest, x = [], "steps"
+    words = iter(args)
+    for word in words:
+        if word == "--x-axis" or word.startswith("--x-axis="):
+            x = word.partition("=")[2] if "=" in word else next(words, "")
+            if x not in X_AXES:
+                raise ConfigError(
+                    "",
+                    f"--x-axis: {x!r} is not an x axis{did_you_mean(x, X_AXES)} ({', '.join(X_AXES)})",
+                )
+        else:
+            rest.append(word)
+    return rest, x
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script and ``python -m confsched``; returns the exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
@@ -334,6 +392,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "",
                 f"unknown command '{name}'{did_you_mean(name, names)} (commands: {', '.join(names)})",
             )
+        if name == "plot":
+            rest, x = _x_axis(rest)
+            command = dataclasses.replace(command, run=functools.partial(_plot, x=x))
     except ConfschedError as error:
         print(render(error), file=sys.stderr)
         return 2

@@ -21,6 +21,7 @@ freshly built pair continues bit-identically, and loading under a changed spec i
 
 from __future__ import annotations
 
+import logging
 import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -33,6 +34,7 @@ from torch.optim.lr_scheduler import LRScheduler, ReduceLROnPlateau
 from confsched.adaptive import MetricPolicy, MetricState
 from confsched.errors import ResumeError
 from confsched.schedules import Schedule
+from confsched.time.axis import consumed_samples, planned_steps, resumed
 
 __all__ = ["MetricDrivenLR", "ScheduleOverrunWarning", "ScheduledLR", "SpecChangedWarning"]
 
@@ -65,10 +67,15 @@ class _SpecState:
     fingerprint: str
     spec_config: dict[str, Any]
     allow_spec_change: bool
+    resume_note: str = ""
+    """What a planned continuation did when its checkpoint was loaded (empty otherwise)."""
 
     def _check_spec(self, state: Mapping[str, Any]) -> None:
         saved = state.get("fingerprint")
         if saved is None or saved == self.fingerprint:
+            return
+        if self.spec_config.get("continuation") is not None:  # a planned continuation: its own rules
+            self.resume_note = _check_continuation(self.spec_config, state)
             return
         changes = _changed_fields(state.get("spec_config", {}), self.spec_config) or ["(unknown fields)"]
         message = (
@@ -78,6 +85,17 @@ class _SpecState:
         if not self.allow_spec_change:
             raise ResumeError("scheduler", message + "; pass allow_spec_change=True to load it anyway")
         warnings.warn(message, SpecChangedWarning, stacklevel=3)
+
+
+def _check_continuation(spec_config: dict[str, Any], state: Mapping[str, Any]) -> str:
+    """:func:`confsched.continuation.check_resume` of the saved run and this spec; logs what it does."""
+    from confsched.continuation import check_resume
+    from confsched.spec.root import validate
+
+    step, samples = int(state.get("last_epoch", 0)), state.get("consumed_samples")
+    note = check_resume(state.get("spec_config", {}), validate(spec_config), step, samples)
+    logging.getLogger("confsched").info(note)
+    return note
 
 
 def _read_lrs(optimizer: Optimizer) -> list[float | torch.Tensor]:
@@ -208,30 +226,53 @@ class ScheduledLR(_SpecState, LRScheduler):
         weight_decay: Schedule | None = None,
         last_epoch: int = -1,
     ) -> None:
-        schedules = _per_param_group(schedule, optimizer)
-        self._by_lr_group = dict(schedule) if isinstance(schedule, Mapping) else None
-        self.schedule = schedules[0]
-        self.schedules = schedules
-        self.momentum = momentum
-        self.weight_decay = weight_decay
-        self.base_weight_decays = (
-            [] if weight_decay is None else _initial_weight_decays(optimizer.param_groups)
-        )
-        self._weight_decays = None if weight_decay is None else _Blocks(weight_decay)
         self.total_steps = total_steps
         self.plan = plan
         self.fingerprint = fingerprint
         self.spec_config = spec_config or {}
         self.allow_spec_change = allow_spec_change
         self.overrun_warned = False
+        self._by_lr_group = dict(schedule) if isinstance(schedule, Mapping) else None
+        self.base_weight_decays = (
+            [] if weight_decay is None else _initial_weight_decays(optimizer.param_groups)
+        )
+        self._use(_per_param_group(schedule, optimizer), momentum, weight_decay)
+        self._momentum_key = None if momentum is None else _momentum_key(optimizer)
+        self._tensor_lrs = any(isinstance(g["lr"], torch.Tensor) for g in optimizer.param_groups)
+        super().__init__(optimizer, last_epoch)
+
+    def _use(
+        self, schedules: list[Schedule], momentum: Schedule | None, weight_decay: Schedule | None
+    ) -> None:
+        """Follow ``schedules`` (one per param group), ``momentum`` and ``weight_decay``, with fresh
+        value caches."""
+        self.schedule = schedules[0]
+        self.schedules = schedules
+        self.momentum = momentum
+        self.weight_decay = weight_decay
         self._blocks: dict[int, _Blocks] = {}
         self._group_blocks = [self._blocks.setdefault(id(x), _Blocks(x)) for x in schedules]
         self._multipliers = self._group_blocks[0]
         self._shared = len(self._blocks) == 1
         self._momenta = None if momentum is None else _Blocks(momentum)
-        self._momentum_key = None if momentum is None else _momentum_key(optimizer)
-        self._tensor_lrs = any(isinstance(g["lr"], torch.Tensor) for g in optimizer.param_groups)
-        super().__init__(optimizer, last_epoch)
+        self._weight_decays = None if weight_decay is None else _Blocks(weight_decay)
+
+    def _follow_samples(self, samples: int) -> None:
+        """A run counted in samples resumed after ``samples`` samples continues from there with its
+        own batches (another world size or global batch moves the steps, not the LR of the data)."""
+        step = self.last_epoch
+        moved = {id(s): resumed(s, step, samples) for s in self.schedules}
+        if all(moved[id(s)] is s for s in self.schedules):
+            return
+        momentum = None if self.momentum is None else resumed(self.momentum, step, samples)
+        weight_decay = None if self.weight_decay is None else resumed(self.weight_decay, step, samples)
+        if self._by_lr_group is not None:
+            groups = self._by_lr_group.items()
+            self._by_lr_group = {
+                name: moved.setdefault(id(s), resumed(s, step, samples)) for name, s in groups
+            }
+        self._use([moved[id(s)] for s in self.schedules], momentum, weight_decay)
+        self.total_steps = planned_steps(self.schedule) or self.total_steps
 
     def multiplier(self, step: int, group: int = 0) -> float:
         """:math:`m(\\text{step})` of param group ``group``, from a cached block of
@@ -350,10 +391,16 @@ class ScheduledLR(_SpecState, LRScheduler):
             "overrun_warned": self.overrun_warned,
             "fingerprint": self.fingerprint,
             "spec_config": self.spec_config,
+            "consumed_samples": consumed_samples(self.schedule, self.last_epoch),
         }
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Restore a state saved by :meth:`state_dict` and put its LRs into the optimizer."""
+        """Restore a state saved by :meth:`state_dict` and put its LRs into the optimizer.
+
+        A state saved under another spec loads only when this spec plans the continuation (a
+        ``continuation`` section; :func:`confsched.continuation.check_resume` says what it may
+        change, and :attr:`resume_note` what it did), or with ``allow_spec_change``.
+        """
         self._check_spec(state_dict)
         self.last_epoch = int(state_dict["last_epoch"])
         self._step_count = int(state_dict["_step_count"])
@@ -363,6 +410,8 @@ class ScheduledLR(_SpecState, LRScheduler):
         self._last_lr = list(state_dict["_last_lr"])
         self.overrun_warned = bool(state_dict.get("overrun_warned", False))
         self._extend_schedules()  # groups added before the state was saved, and again since
+        if state_dict.get("consumed_samples") is not None:
+            self._follow_samples(int(state_dict["consumed_samples"]))
         _write_lrs(self.optimizer, [float(lr) for lr in self._last_lr])
         self._set_momentum(self.last_epoch)
         self._set_weight_decay(self.last_epoch)

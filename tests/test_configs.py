@@ -64,6 +64,7 @@ def test_every_group_option_composes_and_validates(group, option):
 EXPERIMENTS = {
     # name: (family, optimizer, total steps, warmup steps, groups)
     "bert_finetune": ("linear", "adamw", 36816, 2209, ("default", "classifier")),
+    "llm_tokens": ("warmup_stable_decay", "adamw", 245307, 1908, ("default",)),
     "llm_wsd": ("warmup_stable_decay", "adamw", 20000, 2000, ("default",)),
     "resnet_imagenet": ("cosine", "sgd", 56250, 3125, ("default",)),
     "vit_finetune": (

@@ -687,3 +687,61 @@ def test_accelerate_shards_whole_batches_unlike_distributed_sampler():
                         differ.append((n, b, w))
     assert (11, 2, 2) in differ  # 2 batches per process for Accelerate, 3 for the spec
     assert len(differ) > 100
+
+
+# ---- runs counted in tokens ---------------------------------------------------------------------
+
+
+def token_spec(ramp: bool = False) -> confsched.Spec:
+    """12 samples of 8 tokens in batches of 2, 112 tokens = 14 samples = 7 steps across two epochs."""
+    return confsched.validate(
+        {
+            "optimizer": {"name": "sgd", "lr": 0.1},
+            "scheduler": {"name": "warmup_stable_decay", "warmup": "16 tok", "decay": "50%"},
+            "data": {"dataset_size": 12, "batch_size": 2, "drop_last": True, "tokens_per_sample": 8},
+            "training": {
+                "max_tokens": 112,
+                "grad_accum_steps": 2 if ramp else 1,
+                "batch_rampup": {"stages": [[0, 2], ["4 sp", 4]]} if ramp else None,
+            },
+        }
+    )
+
+
+@lightning_warnings
+@pytest.mark.usefixtures("fresh_accelerate_state")
+def test_a_run_in_tokens_through_lightning_and_the_hf_trainer(tmp_path):
+    from confsched.integrations import lightning as cs_lightning
+    from confsched.integrations import transformers as cs_hf
+
+    spec = token_spec()
+    assert spec.total_steps == 7
+    assert cs_lightning.trainer_kwargs(spec) == {
+        "max_epochs": -1,
+        "max_steps": 7,
+        "accumulate_grad_batches": 1,
+    }
+    assert cs_hf.training_arguments_kwargs(spec)["max_steps"] == 7
+    trainer, module = lightning_fit(spec)
+    assert module.seen == expected(spec)  # 7 steps over the 6 batches of an epoch and one more
+    assert trainer.global_step == 7
+    cs_hf.check_trainer(spec, hf_trainer(spec, tmp_path, []))
+
+
+def test_a_batch_ramp_is_refused_by_the_framework_helpers():
+    from confsched.integrations import lightning as cs_lightning
+    from confsched.integrations import transformers as cs_hf
+
+    spec = token_spec(ramp=True)
+    message = (
+        "training.batch_rampup: {} accumulates a fixed number of batches per optimizer step, but the spec "
+        "ramps the global batch: run your own loop and accumulate spec.plan.micro_batches(step) batches in "
+        "each step"
+    )
+    with pytest.raises(PlanMismatchError) as caught:
+        cs_lightning.trainer_kwargs(spec)
+    assert str(caught.value) == message.format("Lightning")
+    with pytest.raises(PlanMismatchError) as caught:
+        cs_hf.training_arguments_kwargs(spec)
+    assert str(caught.value) == message.format("the Trainer")
+    assert spec.plan.micro_batches(range(spec.total_steps)).tolist() == [1, 1, 2, 2, 2]

@@ -15,7 +15,6 @@ CI runs the default profile (a few hundred examples); the long profile is on dem
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import types
 import typing
@@ -33,6 +32,7 @@ from pydantic import BaseModel
 import confsched
 from confsched.spec.duration import Duration
 from confsched.spec.optimizer import LayersSpec, LRScalingSpec
+from confsched.spec.quantities import rest_of
 from confsched.spec.root import CALL_KEYS
 
 SECTIONS = tuple(confsched.Spec.model_fields)
@@ -270,7 +270,7 @@ def multiplier_bound(spec: confsched.Spec, sc: Any = None, plan: Any = None, ref
     ``spec.scheduler``) over ``plan`` (default: the run), absolute knobs read against ``reference``
     (default: the LR)."""
     sc = spec.scheduler if sc is None else sc
-    plan = spec.plan if plan is None else plan
+    plan = spec.plan.timeline if plan is None else plan
     reference = reference or spec.lr
     bound = 1.0
     if sc.name == "one_cycle" and sc.max_lr is not None:
@@ -303,8 +303,8 @@ def group_bounds(spec: confsched.Spec) -> np.ndarray:
         if own is None:
             bounds.append(multiplier_bound(spec))
             continue
-        start = spec.plan.steps(own.frozen_until)
-        rest = dataclasses.replace(spec.plan, total_steps=spec.total_steps - start)
+        timeline = spec.plan.timeline
+        rest = rest_of(timeline, timeline.steps(own.frozen_until))
         bounds.append(multiplier_bound(spec, own.scheduler or spec.scheduler, rest))
     return np.array(bounds)
 

@@ -15,20 +15,22 @@ give (see :class:`confsched.ScheduledLR`).
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Mapping
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 from confsched.adaptive import MetricPolicy
 from confsched.errors import ConfschedError, SpecError, did_you_mean
 from confsched.families import FAMILIES, MomentumKey, ScheduleContext
 from confsched.schedules import Constant, Scaled, Schedule, WithMomentum, sequence
 from confsched.spec import scheduler as s
+from confsched.spec.duration import Duration
 from confsched.spec.optimizer import OptimizerBase
-from confsched.steps import StepPlan
+from confsched.steps import Timeline
 
 __all__ = [
     "QUANTITY_KEYS",
+    "RestOfRun",
     "absolute",
     "check_names",
     "frozen_then",
@@ -36,6 +38,7 @@ __all__ = [
     "momentum_base",
     "multiplier_peak",
     "quantity_schedule",
+    "rest_of",
 ]
 
 Made = Schedule | MetricPolicy
@@ -46,19 +49,26 @@ QUANTITY_KEYS = ("weight_decay_scheduler", "momentum_scheduler")
 
 def make_schedule(
     spec: s.SchedulerBase,
-    plan: StepPlan,
+    timeline: Timeline,
     lr: float,
     *,
     momentum_key: MomentumKey | None = None,
     group_lr: float | None = None,
 ) -> tuple[Made, ScheduleContext]:
-    """The family of ``spec`` made for a run of ``plan`` (warmup resolved and checked), with its
-    context. Errors carry paths inside ``spec`` (``warmup``, ``decay``); put the section in front."""
-    warmup_steps = plan.steps(spec.warmup)
-    if warmup_steps > plan.total_steps:
-        raise SpecError("warmup", f"{plan.describe(spec.warmup)} exceeds the run ({plan.total_steps} steps)")
+    """The family of ``spec`` made for a run on ``timeline`` (steps, or samples for a run counted in
+    samples), its warmup resolved and checked, with its context. Errors carry paths inside ``spec``
+    (``warmup``, ``decay``); put the section in front."""
+    try:
+        warmup_steps = timeline.steps(spec.warmup)
+    except SpecError as error:  # a token count without tokens_per_sample
+        raise SpecError(error.path or "warmup", error.message) from None
+    if warmup_steps > timeline.total_steps:
+        raise SpecError(
+            "warmup",
+            f"{timeline.describe(spec.warmup)} exceeds the run ({timeline.total_steps} {timeline.unit})",
+        )
     context = ScheduleContext(
-        plan=plan,
+        plan=timeline,
         warmup_steps=warmup_steps,
         lr=lr,
         warmup_shape=spec.warmup_shape,
@@ -69,30 +79,67 @@ def make_schedule(
     return FAMILIES[spec.name].make(spec, context), context
 
 
+@dataclass(frozen=True)
+class RestOfRun:
+    """What a frozen start leaves of a run: its last ``total - start`` ticks, durations measured as
+    on the whole run (a fraction is a fraction of the run, an epoch an epoch)."""
+
+    unit: ClassVar[str] = "steps"
+
+    timeline: Timeline
+    start: int
+
+    @property
+    def total_steps(self) -> int:
+        """The ticks left after the frozen start."""
+        return self.timeline.total_steps - self.start
+
+    def steps(self, duration: Duration) -> int:
+        """``duration`` in ticks, as on the whole run."""
+        return self.timeline.steps(duration)
+
+    def describe(self, duration: Duration) -> str:
+        """``duration`` and its ticks, for a message."""
+        return self.timeline.describe(duration)
+
+
+@dataclass(frozen=True)
+class _RestOfSamples(RestOfRun):
+    unit: ClassVar[str] = "samples"
+
+
+def rest_of(timeline: Timeline, start: int) -> Timeline:
+    """``timeline`` without its first ``start`` ticks."""
+    return (_RestOfSamples if timeline.unit == "samples" else RestOfRun)(timeline, start)
+
+
 def frozen_then(
     spec: s.SchedulerBase,
-    plan: StepPlan,
+    timeline: Timeline,
     start: int,
     lr: float,
     group_lr: float,
     *,
     momentum_key: MomentumKey | None = None,
 ) -> Schedule:
-    r"""A group's own LR multiplier: 0 for the first ``start`` steps, then ``spec``'s family over
-    the remaining :math:`T - S` steps, on its own time (its warmup first):
+    r"""A group's own LR multiplier: 0 for the first :math:`S` = ``start`` ticks (steps, or samples
+    on a run counted in samples), then ``spec``'s family on its own time, warmup first:
 
     .. math::
 
         m_g(k) = \begin{cases} 0 & k < S \\ f(k - S) & k \ge S \end{cases}
 
-    where :math:`f` is the family made for a run of :math:`T - S` steps (its fractions are fractions
-    of those steps; its epochs are epochs). Errors carry paths inside ``spec``.
+    where :math:`f` is the family made for the :math:`T - S` ticks left of the run
+    (:func:`rest_of`: its durations keep their meaning on the whole run). Errors carry paths
+    inside ``spec``.
     """
-    if start >= plan.total_steps:
+    if start >= timeline.total_steps:
         raise SpecError(
-            "frozen_until", f"{start} steps leaves none of the run ({plan.total_steps} steps) to train"
+            "frozen_until",
+            f"{start} {timeline.unit} leaves none of the run ({timeline.total_steps} {timeline.unit}) "
+            "to train",
         )
-    rest = dataclasses.replace(plan, total_steps=plan.total_steps - start)
+    rest = rest_of(timeline, start)
     made, _ = make_schedule(spec, rest, lr, momentum_key=momentum_key, group_lr=group_lr)
     _step_driven(spec, made, "a group's own schedule")
     if isinstance(made, WithMomentum):
@@ -124,7 +171,7 @@ def momentum_base(optimizer: OptimizerBase, key: MomentumKey | None) -> float | 
 
 
 def quantity_schedule(
-    spec: s.SchedulerBase, plan: StepPlan, base: float, name: str, *, momentum_key: MomentumKey | None
+    spec: s.SchedulerBase, timeline: Timeline, base: float, name: str, *, momentum_key: MomentumKey | None
 ) -> tuple[Schedule, float]:
     """The multiplier of a scheduled quantity (``name``, e.g. ``optimizer.weight_decay``, whose value
     is ``base``) and an upper bound of it over the run (:func:`multiplier_peak`).
@@ -133,7 +180,7 @@ def quantity_schedule(
     the families' absolute knobs) name the quantity instead.
     """
     try:
-        made, context = make_schedule(spec, plan, base, momentum_key=momentum_key)
+        made, context = make_schedule(spec, timeline, base, momentum_key=momentum_key)
     except ConfschedError as error:
         raise type(error)(error.path, error.message.replace("optimizer.lr", name)) from None
     _step_driven(spec, made, f"a schedule of {name}")

@@ -13,7 +13,7 @@ import math
 import sys
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Annotated, Any, Union
 
 from pydantic import Discriminator, Field, PrivateAttr, Tag, ValidationError, model_validator
@@ -21,14 +21,16 @@ from pydantic import Discriminator, Field, PrivateAttr, Tag, ValidationError, mo
 from confsched.adaptive import MetricPolicy
 from confsched.errors import ConfschedError, SpecError, did_you_mean
 from confsched.families import FAMILIES, Family, MomentumKey, momentum_key
-from confsched.schedules import Schedule, momentum_schedule
+from confsched.schedules import Schedule, WithMomentum, momentum_schedule, segment, sequence
 from confsched.spec import quantities
 from confsched.spec.base import StrictModel
+from confsched.spec.continuation import ContinuationSpec
 from confsched.spec.duration import Duration, parse_duration
 from confsched.spec.optimizer import OPTIMIZERS, OptimizerBase, RegisteredOptimizerSpec
 from confsched.spec.run import DataSpec, TrainingSpec
 from confsched.spec.scheduler import SchedulerBase
-from confsched.steps import StepPlan, plan_steps
+from confsched.steps import StepPlan, Timeline, plan_steps
+from confsched.time.axis import on_samples
 
 __all__ = ["GroupScheduleSpec", "Spec", "validate"]
 
@@ -76,7 +78,7 @@ class GroupScheduleSpec(StrictModel):
 
 class Spec(StrictModel):
     """A validated schedule spec: optimizer, scheduler, data and training sections, and optional
-    weight_decay_scheduler, momentum_scheduler and group_schedulers.
+    continuation, weight_decay_scheduler, momentum_scheduler and group_schedulers.
 
     Derived, read-only: :attr:`steps_per_epoch`, :attr:`total_steps`, :attr:`warmup_steps`,
     :attr:`lr`, :attr:`group_base_lrs`, :attr:`schedule` (the multiplier function of the step),
@@ -90,7 +92,9 @@ class Spec(StrictModel):
     data: DataSpec
     """The data the step count is computed from."""
     training: TrainingSpec
-    """Epochs or max_steps, gradient accumulation, world size."""
+    """Epochs, max_steps, max_samples or max_tokens, gradient accumulation, world size, batch ramp."""
+    continuation: ContinuationSpec | None = None
+    """This run continues another run's schedule from a checkpoint (null: a run from scratch)."""
     weight_decay_scheduler: SchedulerSpec | None = None
     """A schedule of the weight decay (any step-driven family, its own warmup): each param group's
     weight_decay is its base value x the family's multiplier (groups without decay stay at 0)."""
@@ -122,7 +126,12 @@ class Spec(StrictModel):
             grad_accum_steps=self.training.grad_accum_steps,
             epochs=self.training.epochs,
             max_steps=self.training.max_steps,
+            tokens_per_sample=self.data.tokens_per_sample,
+            max_samples=self.training.max_samples,
+            max_tokens=self.training.max_tokens,
+            batch_rampup=self.training.batch_rampup,
         )
+        timeline = plan.timeline  # steps, or samples for a run counted in samples
         lr = self._scaled_lr(plan)
         try:
             base_lrs = self.optimizer.group_lrs(lr)
@@ -130,25 +139,38 @@ class Spec(StrictModel):
             raise error.within("optimizer") from None
         key = momentum_key(self.optimizer)
         try:
-            made, context = quantities.make_schedule(self.scheduler, plan, lr, momentum_key=key)
+            made, _ = quantities.make_schedule(self.scheduler, timeline, lr, momentum_key=key)
             shared = {
-                name: quantities.make_schedule(self.scheduler, plan, lr, momentum_key=key, group_lr=group_lr)[
-                    0
-                ]
+                name: quantities.make_schedule(
+                    self.scheduler, timeline, lr, momentum_key=key, group_lr=group_lr
+                )[0]
                 if self.family.per_group and group_lr != lr
                 else made
                 for name, group_lr in base_lrs.items()
             }
         except ConfschedError as error:
             raise error.within("scheduler") from None
+        # the spec's schedule last: it changes (branch, sample axis) with the groups' schedules
+        per_group = [*{**shared, **self._own_schedules(timeline, lr, base_lrs)}.values(), made]
+        if self.continuation is not None and self.family.driven_by == "metric":
+            raise SpecError(
+                "continuation",
+                f"{self.scheduler.name} sets the LR from a metric: there is no planned schedule to "
+                "continue; resume it without a continuation section",
+            )
+        if self.continuation is not None and self.continuation.cooldown is not None:
+            plan, per_group = self._branch(plan, per_group)
+        if plan.batches is not None:  # a schedule of samples, evaluated at each step's consumed samples
+            per_group = _each(per_group, lambda s: on_samples(s, plan.batches))  # type: ignore[arg-type]
+        *per_group, made = per_group
         self._plan = plan
-        self._warmup_steps = context.warmup_steps
+        self._warmup_steps = plan.steps(self.scheduler.warmup)
         self._lr = lr
         self._group_base_lrs = base_lrs
         self._schedule = made
-        self._group_schedules = tuple({**shared, **self._own_schedules(plan, lr, base_lrs)}.values())
-        self._weight_decay_schedule = self._weight_decay(plan)
-        self._momentum_schedule = self._momentum(plan, key)
+        self._group_schedules = tuple(per_group)
+        self._weight_decay_schedule = self._weight_decay(timeline, plan)
+        self._momentum_schedule = self._momentum(timeline, plan, key)
         return self
 
     def _scaled_lr(self, plan: StepPlan) -> float:
@@ -156,8 +178,7 @@ class Spec(StrictModel):
         scaling = self.optimizer.lr_scaling
         if scaling is None:
             return self.optimizer.lr
-        global_batch = plan.batch_size * plan.grad_accum_steps * plan.world_size
-        lr = self.optimizer.lr * scaling.factor(global_batch)
+        lr = self.optimizer.lr * scaling.factor(plan.global_batch_size)
         if not math.isfinite(lr) or lr < sys.float_info.min:
             raise SpecError(
                 "optimizer.lr_scaling",
@@ -166,7 +187,7 @@ class Spec(StrictModel):
         return lr
 
     def _own_schedules(
-        self, plan: StepPlan, lr: float, base_lrs: dict[str, float]
+        self, timeline: Timeline, lr: float, base_lrs: dict[str, float]
     ) -> dict[str, Schedule | MetricPolicy]:
         """The schedules of the groups in ``group_schedulers``."""
         if not self.group_schedulers:
@@ -183,18 +204,19 @@ class Spec(StrictModel):
             raise error.within("group_schedulers") from None
         own: dict[str, Schedule | MetricPolicy] = {}
         for name, group in self.group_schedulers.items():
-            start = plan.steps(group.frozen_until)
+            where = f"group_schedulers.{name}"
+            frozen = group.frozen_until
+            start = _in_run(f"{where}.frozen_until", lambda: timeline.steps(frozen))  # noqa: B023 (called at once)
             try:
                 own[name] = quantities.frozen_then(
                     group.scheduler or self.scheduler,
-                    plan,
+                    timeline,
                     start,
                     lr,
                     base_lrs[name],
                     momentum_key=self.momentum_key,
                 )
             except ConfschedError as error:
-                where = f"group_schedulers.{name}"
                 if error.path == "frozen_until" or group.scheduler is not None:
                     raise error.within(
                         where if error.path == "frozen_until" else f"{where}.scheduler"
@@ -202,13 +224,13 @@ class Spec(StrictModel):
                 # the spec's scheduler, fitted to what the frozen start leaves of the run
                 raise SpecError(
                     f"{where}.frozen_until",
-                    f"{plan.describe(group.frozen_until)} leaves {plan.total_steps - start} steps, too few "
-                    f"for the spec's scheduler (scheduler.{error.path}: {error.message}); give the group "
-                    "a scheduler of its own",
+                    f"{timeline.describe(group.frozen_until)} leaves {timeline.total_steps - start} "
+                    f"{timeline.unit}, too few for the spec's scheduler (scheduler.{error.path}: "
+                    f"{error.message}); give the group a scheduler of its own",
                 ) from None
         return own
 
-    def _weight_decay(self, plan: StepPlan) -> Schedule | None:
+    def _weight_decay(self, timeline: Timeline, plan: StepPlan) -> Schedule | None:
         spec = self.weight_decay_scheduler
         if spec is None:
             return None
@@ -225,14 +247,14 @@ class Spec(StrictModel):
                     "weight_decay); set optimizer.weight_decay to the base value",
                 )
             schedule, peak = quantities.quantity_schedule(
-                spec, plan, base, "optimizer.weight_decay", momentum_key=momentum_key(self.optimizer)
+                spec, timeline, base, "optimizer.weight_decay", momentum_key=momentum_key(self.optimizer)
             )
         except ConfschedError as error:
             raise error.within("weight_decay_scheduler") from None
         self._peaks["weight_decay"] = peak
-        return schedule
+        return schedule if plan.batches is None else on_samples(schedule, plan.batches)
 
-    def _momentum(self, plan: StepPlan, key: MomentumKey | None) -> Schedule | None:
+    def _momentum(self, timeline: Timeline, plan: StepPlan, key: MomentumKey | None) -> Schedule | None:
         cycled = momentum_schedule(self._schedule)
         spec = self.momentum_scheduler
         if spec is None:
@@ -256,7 +278,7 @@ class Spec(StrictModel):
                 raise SpecError(
                     "", f"{field} is 0: the schedule multiplies it; set {field} to the base value"
                 )
-            schedule, peak = quantities.quantity_schedule(spec, plan, base, field, momentum_key=key)
+            schedule, peak = quantities.quantity_schedule(spec, timeline, base, field, momentum_key=key)
             if base * peak >= 1:
                 raise SpecError(
                     "",
@@ -266,7 +288,53 @@ class Spec(StrictModel):
         except ConfschedError as error:
             raise error.within("momentum_scheduler") from None
         self._peaks["momentum"] = peak
-        return quantities.absolute(schedule, base)
+        values = quantities.absolute(schedule, base)
+        return values if plan.batches is None else on_samples(values, plan.batches)
+
+    def _branch(self, plan: StepPlan, schedules: list[Made]) -> tuple[StepPlan, list[Made]]:
+        """The run branched into ``continuation.cooldown`` at ``continuation.at``: each group's
+        schedule until then, a decay from its multiplier there to ``min_lr_ratio``, then the end."""
+        assert self.continuation is not None
+        assert self.continuation.cooldown is not None
+        at, cooldown = self.continuation.at, self.continuation.cooldown
+        if at.unit == "steps" and at.amount > plan.total_steps:
+            raise SpecError(
+                "continuation.at", f"step {at} is past the end of the run ({plan.total_steps} steps)"
+            )
+        timeline = plan.timeline
+        start = _in_run("continuation.at", lambda: plan.position(at))
+        if start > timeline.total_steps:
+            raise SpecError(
+                "continuation.at",
+                f"{timeline.describe(at)} is past the end of the run it continues "
+                f"({timeline.total_steps} {timeline.unit})",
+            )
+        length = _in_run("continuation.cooldown.length", lambda: timeline.steps(cooldown.length))
+        if length == 0:
+            raise SpecError(
+                "continuation.cooldown.length",
+                f"{cooldown.length} = 0 {timeline.unit}; a cooldown needs length",
+            )
+
+        def branch(schedule: Schedule) -> Schedule:
+            if isinstance(schedule, WithMomentum):
+                raise SpecError(
+                    "continuation.cooldown",
+                    f"{self.scheduler.name} also cycles the momentum; a cooldown branch would stop it "
+                    "mid-cycle",
+                )
+            level = float(schedule(start))
+            if cooldown.min_lr_ratio > level:
+                raise SpecError(
+                    "continuation.cooldown.min_lr_ratio",
+                    f"{cooldown.min_lr_ratio:g} is above the LR at the branch point ({level:.6g} of the base "
+                    "LR): a cooldown goes down",
+                )
+            return sequence(
+                [(start, schedule)], segment(length, cooldown.shape, level, cooldown.min_lr_ratio)
+            )
+
+        return plan.branched(start, length), _each(schedules, branch)
 
     @property
     def family(self) -> Family:
@@ -367,6 +435,28 @@ class Spec(StrictModel):
         """A short hash of the resolved spec: equal specs, equal fingerprints."""
         text = json.dumps(self.to_config(), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+Made = Schedule | MetricPolicy
+
+
+def _each(schedules: list[Made], change: Callable[[Schedule], Schedule]) -> list[Made]:
+    """``change`` applied to every distinct schedule once; groups that shared one still share."""
+    done: dict[int, Made] = {}
+    for schedule in schedules:
+        if id(schedule) not in done:
+            done[id(schedule)] = change(schedule) if callable(schedule) else schedule
+    return [done[id(schedule)] for schedule in schedules]
+
+
+def _in_run(path: str, length: Callable[[], int]) -> int:
+    """``length()``, with a problem it finds (a token count without tokens_per_sample) put at ``path``."""
+    try:
+        return length()
+    except SpecError as error:
+        if error.path:
+            raise
+        raise SpecError(path, error.message) from None
 
 
 def validate(data: object, *, source: str = "") -> Spec:
