@@ -486,3 +486,47 @@ def test_a_phases_momentum_schedule_without_levels_holds_the_momentum():
     spec = spec_of(momentum_scheduler={"name": "phases", "phases": [{"duration": 0}]})
     assert spec.peaks == {"momentum": 1.0}
     assert confsched.momentum_curve(spec, [0, 1949])[:, 0].tolist() == [0.9, 0.9]
+
+
+def test_on_a_run_counted_in_samples_every_schedule_follows_the_samples_consumed():
+    """A sample budget with a batch ramp: the frozen start, the weight decay and the momentum are
+    schedules of samples too, evaluated at the samples consumed before each step."""
+    spec = spec_of(
+        optimizer={
+            "name": "sgd",
+            "lr": 0.1,
+            "momentum": 0.9,
+            "weight_decay": 1e-3,
+            "groups": [{"name": "head", "params": ["1.*"]}],
+        },
+        scheduler={"name": "cosine", "warmup": "200 sp"},
+        weight_decay_scheduler={"name": "linear", "warmup": "10%"},
+        momentum_scheduler={"name": "piecewise", "knots": [[0, 1.0], ["1000 sp", 0.9]]},
+        group_schedulers={"head": {"frozen_until": "500 sp"}},
+        data={"dataset_size": 1000, "batch_size": 2},
+        training={
+            "max_samples": 3000,
+            "world_size": 2,
+            "grad_accum_steps": 2,
+            "batch_rampup": {"start": 4, "increment": 4, "length": "800 sp"},
+        },
+    )
+    assert spec.plan.ramps
+    optimizer, scheduler = confsched.build(spec, layers(2))
+    seen = []
+    for _ in range(spec.total_steps):
+        seen.append([(g["lr"], g["weight_decay"], g["momentum"]) for g in optimizer.param_groups])
+        optimizer.step()
+        scheduler.step()
+    lrs, decays, momenta = (
+        confsched.lr_curve(spec),
+        confsched.weight_decay_curve(spec),
+        confsched.momentum_curve(spec),
+    )
+    assert seen == [
+        [(lrs[k, c], decays[k, c], momenta[k, c]) for c in (0, 1)] for k in range(spec.total_steps)
+    ]
+    consumed = spec.plan.consumed_samples(np.arange(spec.total_steps))
+    assert (lrs[consumed < 500, 1] == 0).all()
+    assert (lrs[consumed > 500, 1] > 0).all()
+    assert momenta[consumed >= 1000, 0].tolist() == [0.9 * 0.9] * int((consumed >= 1000).sum())
