@@ -15,7 +15,7 @@ import importlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from confsched.curve import lr_curve, momentum_curve
+from confsched.curve import lr_curve, momentum_curve, weight_decay_curve
 from confsched.errors import (
     ConfigError,
     ConfschedError,
@@ -75,6 +75,7 @@ __all__ = [
     "register_optimizer",
     "render",
     "validate",
+    "weight_decay_curve",
 ]
 
 _TORCH_NAMES = {

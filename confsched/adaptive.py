@@ -133,6 +133,12 @@ class PlateauPolicy:
             state.cooldown_counter -= 1
             state.num_bad = 0
         if state.num_bad > self.patience:
+            if state.min_lrs and len(state.min_lrs) != len(state.lrs):
+                raise RuntimeError(  # torch's ReduceLROnPlateau with a min_lr list does the same
+                    f"The number of param groups in the optimizer ({len(state.lrs)}) differs from "
+                    f"the number of min_lr floors ({len(state.min_lrs)}): a group added while training "
+                    "has no floor of its own; give min_lr as one number"
+                )
             for i, old in enumerate(state.lrs):
                 new = max(old * self.factor, state.min_lrs[i] if state.min_lrs else self.min_lr)
                 if old - new > self.eps:

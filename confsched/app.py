@@ -7,7 +7,7 @@
    ``--config-name``), plus the config files some commands take (``show run.yaml``,
    ``diff A B``; a file can be a git revision, ``HEAD:conf/run.yaml``).
 2. Before anything runs, it composes and validates every job the command line asks for (each
-   combination of a ``-m`` sweep) through :func:`confsched.loading.compose_config`, so a typo is
+   combination of a ``-m`` sweep) through :func:`confsched.compose.sweep.check_jobs`, so a typo is
    one ``error:`` line and exit code 2, not a traceback from inside a job.
 3. It searches the user's config directory first and the shipped ``conf/`` tree behind it,
    whichever of ``--config-dir`` / ``--config-path`` the user wrote: a user's
@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import functools
-import itertools
 import os
 import subprocess
 import sys
@@ -37,32 +36,19 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
+from confsched.compose.config import compose_config, spec_of
+from confsched.compose.files import read_file
+from confsched.compose.overrides import key_of, parse_overrides
+from confsched.compose.search import HYDRA_VERSION_BASE, Source, shipped_config_dir
+from confsched.compose.sweep import check_jobs
 from confsched.errors import ConfigError, ConfschedError, render
-from confsched.loading import (
-    HYDRA_VERSION_BASE,
-    compose_config,
-    parse_overrides,
-    read_file,
-    shipped_config_dir,
-    to_data,
-)
-from confsched.spec.root import Spec, validate
+from confsched.spec.root import Spec
 
 __all__ = ["Command", "Job", "Source", "SweepCallback", "run"]
 
 _CONFIG_SUFFIXES = (".yaml", ".yml")
 _DIR_FLAGS = ("--config-dir", "-cd", "--config-path", "-cp")
 _NAME_FLAGS = ("--config-name", "-cn")
-
-
-@dataclass(frozen=True)
-class Source:
-    """A primary config: the directory searched first (``None``: only the shipped tree) and its name."""
-
-    directory: Path | None
-    name: str
-    label: str
-    """How messages and plots call it: the file the user wrote, or ``config``."""
 
 
 @dataclass(frozen=True)
@@ -105,8 +91,13 @@ class _Invocation:
     injected: list[str] = field(default_factory=list)
 
 
+_RUNNING: dict[str, Command] = {}
+"""The commands run in this process, by name: how :class:`SweepCallback` finds its command."""
+
+
 def run(command: Command, args: Sequence[str], prog: str = "confsched") -> int:
     """Run ``command`` as a Hydra application with ``args``; return the exit code."""
+    _RUNNING[command.name] = command
     try:
         with ExitStack() as stack:
             invocation = _prepare(command, list(args), stack)
@@ -202,7 +193,14 @@ def _prepare(command: Command, args: list[str], stack: ExitStack) -> _Invocation
     invocation = _Invocation(source, tuple(others), hydra_argv, parsed.overrides)
     invocation.injected = _injected(command, parsed, stack)
     if not (parsed.help or parsed.hydra_help or parsed.shell_completion):
-        _check(invocation, validate_specs=not (parsed.cfg or parsed.info), multirun=parsed.multirun)
+        check_jobs(
+            source,
+            invocation.others,
+            invocation.injected,
+            invocation.overrides,
+            validate_specs=not (parsed.cfg or parsed.info),
+            multirun=parsed.multirun,
+        )
     return invocation
 
 
@@ -228,16 +226,8 @@ def _injected(command: Command, parsed: argparse.Namespace, stack: ExitStack) ->
             "+hydra.callbacks.confsched_sweep._target_": f"{SweepCallback.__module__}.SweepCallback",
             "+hydra.callbacks.confsched_sweep.command": command.name,
         }
-    mentioned = {_key(o) for o in parse_overrides(parsed.overrides)}
+    mentioned = {key_of(o) for o in parse_overrides(parsed.overrides)}
     return [f"{key}={value}" for key, value in wanted.items() if key.lstrip("+") not in mentioned]
-
-
-def _key(override: Any) -> str:
-    return str(override.key_or_group)
-
-
-def _is_hydra_override(override: Any) -> bool:
-    return _key(override) == "hydra" or _key(override).startswith(("hydra.", "hydra/"))
 
 
 # ---- config files and git revisions ---------------------------------------------------------
@@ -292,54 +282,6 @@ def _checkout(revision: str, path: str) -> Iterator[Path]:
 _TAR_FILTER: dict[str, Any] = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
 
 
-# ---- checking before running ----------------------------------------------------------------
-
-
-def _check(invocation: _Invocation, *, validate_specs: bool, multirun: bool) -> None:
-    """Compose (and validate) every job of the command line; raise the first problem."""
-    parsed = parse_overrides(invocation.overrides)
-    combinations = _combinations(parsed) if multirun else [[o.input_line for o in parsed]]
-    for number, overrides in enumerate(combinations):
-        task = [
-            text
-            for text, o in zip(overrides, parse_overrides(overrides), strict=True)
-            if not _is_hydra_override(o)
-        ]
-        try:
-            for source, job_overrides in (
-                (invocation.source, invocation.injected + overrides),
-                *((other, task) for other in invocation.others),
-            ):
-                config = compose_config(job_overrides, source.directory, source.name)
-                if validate_specs:
-                    _spec(config, source)
-        except ConfschedError as error:
-            if len(combinations) == 1:
-                raise
-            job = f"job {number} ({' '.join(task)})"
-            source_label = f"{error.source}, {job}" if error.source else job
-            raise type(error)(error.path, error.message, source=source_label) from None
-
-
-def _combinations(parsed: list[Any]) -> list[list[str]]:
-    """The jobs of a ``-m`` sweep, as Hydra's basic sweeper forms them (a product of the choices)."""
-    choices: list[list[str]] = []
-    for override in parsed:
-        if override.is_sweep_override():
-            if not override.is_discrete_sweep():
-                return [[o.input_line for o in parsed if not o.is_sweep_override()]]
-            key = override.get_key_element()
-            choices.append([f"{key}={value}" for value in override.sweep_string_iterator()])
-        else:
-            choices.append([override.input_line])
-    return [list(combination) for combination in itertools.product(*choices)]
-
-
-def _spec(config: DictConfig, source: Source) -> Spec:
-    label = "" if source.directory is None and source.name == "config" else source.label
-    return validate(to_data(config, source=label), source=label)
-
-
 # ---- running Hydra --------------------------------------------------------------------------
 
 
@@ -391,12 +333,12 @@ def _job(command: Command, source: Source, others: tuple[Source, ...], config: D
     number = hydra_config.job.num if hydra_config.mode == RunMode.MULTIRUN else None
     try:
         job = Job(
-            spec=_spec(config, source),
+            spec=spec_of(config, source),
             label=source.label,
             output_dir=Path(hydra_config.runtime.output_dir),
             overrides=overrides,
             others=tuple(
-                (other.label, _spec(compose_config(overrides, other.directory, other.name), other))
+                (other.label, spec_of(compose_config(overrides, other.directory, other.name), other))
                 for other in others
             ),
             number=number,
@@ -415,8 +357,7 @@ class SweepCallback(Callback):
         self.command = command
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
-        from confsched.cli import COMMANDS
-
-        hook = COMMANDS[self.command].sweep_end
+        command = _RUNNING.get(self.command)
+        hook = command.sweep_end if command is not None else None
         if hook is not None:
             hook(Path(str(config.hydra.sweep.dir)))

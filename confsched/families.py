@@ -56,11 +56,11 @@ from confsched.schedules import (
     with_lr,
 )
 from confsched.spec import scheduler as s
-from confsched.spec.duration import Duration
+from confsched.spec.duration import Duration, parse_duration
 from confsched.spec.optimizer import OptimizerBase
-from confsched.steps import StepPlan
+from confsched.steps import Timeline
 
-__all__ = ["COMBINATORS", "FAMILIES", "Family", "MomentumKey", "ScheduleContext", "momentum_key"]
+__all__ = ["COMBINATORS", "FAMILIES", "Family", "MomentumKey", "ScheduleContext", "momentum_key", "warmup_of"]
 
 MomentumKey = Literal["betas", "momentum"]
 
@@ -74,9 +74,14 @@ def momentum_key(optimizer: OptimizerBase) -> MomentumKey | None:
 
 @dataclass(frozen=True)
 class ScheduleContext:
-    """What a family needs besides its own knobs: the run's steps, the warmup and the optimizer."""
+    """What a family needs besides its own knobs: the run's steps, the warmup and the optimizer.
 
-    plan: StepPlan
+    On a run counted in samples, ``plan`` is its sample axis (:class:`~confsched.steps.SampleTimeline`):
+    every "step" here (``total_steps``, ``warmup_steps``, :meth:`steps`) is then a sample, and the
+    family's schedule is a function of the samples consumed.
+    """
+
+    plan: Timeline
     warmup_steps: int
     lr: float
     """``optimizer.lr``: transformers' ``optimizer.defaults["lr"]``, the reference of absolute LRs."""
@@ -127,8 +132,8 @@ class ScheduleContext:
     @property
     def run_described(self) -> str:
         if self.span is None:
-            return f"the run ({self.total_steps} steps)"
-        return f"its part of the run ({self.total_steps} steps)"
+            return f"the run ({self.total_steps} {self.plan.unit})"
+        return f"its part of the run ({self.total_steps} {self.plan.unit})"
 
     def steps(self, field: str, duration: Duration) -> int:
         """``duration`` in steps; an error naming ``field`` if it is longer than the run."""
@@ -142,7 +147,9 @@ class ScheduleContext:
         an error naming ``field`` if it falls after the end of the run."""
         n = self.steps(field, duration)
         if n > self.curve_steps:
-            raise SpecError(field, f"{duration} = {n} steps is past the end of {self.curve_described}")
+            raise SpecError(
+                field, f"{duration} = {n} {self.plan.unit} is past the end of {self.curve_described}"
+            )
         return n
 
     @property
@@ -150,11 +157,12 @@ class ScheduleContext:
         """The family's curve in words, for errors: the run, or what the warmup leaves of it."""
         if self.curve_steps == self.total_steps:
             return self.run_described
-        parts = [f"{self.warmup_steps}-step warmup"] if self.warmup_steps else []
-        parts += [f"{self.hold_steps}-step hold"] if self.hold_steps else []
+        unit = self.plan.unit
+        parts = [f"{self.warmup_steps}-{unit.rstrip('s')} warmup"] if self.warmup_steps else []
+        parts += [f"{self.hold_steps}-{unit.rstrip('s')} hold"] if self.hold_steps else []
         ends = "the warmup ends" if not self.hold_steps else "they end" if len(parts) > 1 else "the hold ends"
         after = " and the ".join(parts)
-        return f"the {self.curve_steps} steps left after the {after} (the curve starts when {ends})"
+        return f"the {self.curve_steps} {unit} left after the {after} (the curve starts when {ends})"
 
     def ramp(self) -> Ramp:
         """The warmup: a :class:`Ramp` of ``warmup_shape`` from ``warmup_start`` over ``warmup_steps``."""
@@ -177,7 +185,7 @@ class ScheduleContext:
 
     def member(self, spec: s.SchedulerBase, span: int) -> ScheduleContext:
         """The context of a member of ``chain`` / ``sequential`` covering ``span`` steps."""
-        warmup = self.plan.steps(spec.warmup, rounding=spec.warmup_rounding)
+        warmup = warmup_of(spec, self.plan)
         if warmup > span:
             raise SpecError(
                 "warmup",
@@ -193,6 +201,14 @@ class ScheduleContext:
             span=span,
             start_level=1.0,
         )
+
+
+def warmup_of(spec: s.SchedulerBase, timeline: Timeline) -> int:
+    """``spec.warmup`` in steps (samples on a sample axis); a fraction of the run rounds up, or down
+    with ``warmup_rounding: floor`` (NeMo's ``int(warmup_ratio * max_steps)``, on the exact decimal)."""
+    if spec.warmup_rounding == "floor" and spec.warmup.unit == "fraction":
+        return math.floor(spec.warmup.amount * timeline.total_steps)
+    return timeline.steps(spec.warmup)
 
 
 Made = Schedule | MetricPolicy
@@ -302,7 +318,10 @@ def _constant(spec: s.ConstantSpec, ctx: ScheduleContext) -> Schedule:
 
 
 def _inverse_sqrt(spec: s.InverseSqrtSpec, ctx: ScheduleContext) -> Schedule:
-    timescale = spec.timescale if spec.timescale is not None else (ctx.warmup_steps or 10_000)
+    if spec.timescale is None:
+        timescale = ctx.warmup_steps or ctx.plan.steps(parse_duration(10_000))
+    else:
+        timescale = ctx.plan.steps(parse_duration(spec.timescale))  # steps (samples on a sample axis)
     return ctx.after_warmup(InverseSqrt(timescale, spec.decay_rate))
 
 
@@ -372,7 +391,8 @@ def _warmup_stable_decay(spec: s.WarmupStableDecaySpec, ctx: ScheduleContext) ->
         if w + d > ctx.total_steps:
             raise SpecError(
                 "decay",
-                f"warmup {w} + decay {d} = {w + d} steps exceed the run ({ctx.total_steps} steps)",
+                f"warmup {w} + decay {d} = {w + d} {ctx.plan.unit} exceed the run "
+                f"({ctx.total_steps} {ctx.plan.unit})",
             )
         stable = ctx.total_steps - w - d
     else:
@@ -380,8 +400,8 @@ def _warmup_stable_decay(spec: s.WarmupStableDecaySpec, ctx: ScheduleContext) ->
         if w + stable + d > ctx.total_steps:
             raise SpecError(
                 "stable",
-                f"warmup {w} + stable {stable} + decay {d} = {w + stable + d} steps exceed the run "
-                f"({ctx.total_steps} steps)",
+                f"warmup {w} + stable {stable} + decay {d} = {w + stable + d} {ctx.plan.unit} exceed "
+                f"the run ({ctx.total_steps} {ctx.plan.unit})",
             )
     r = spec.min_lr_ratio if spec.min_lr is None else _min_lr_rate(spec, ctx)
     if spec.decay_type == "exponential" and r == 0:

@@ -58,10 +58,27 @@ def draw(name: str) -> Path:
     return path
 
 
+def draw_rampup() -> Path:
+    """``docs/gallery/llm_tokens_rampup.png``: the LLM preset in tokens (``conf/experiment/
+    llm_tokens.yaml``) at a 100B-token budget, so that its 20B-token batch ramp fills a fifth of the
+    figure: its LR and its global batch against the tokens consumed, as ``confsched plot
+    +experiment=llm_tokens training.max_tokens=100B --x-axis tokens`` draws it."""
+    from confsched.plot import plot_schedule
+
+    spec = confsched.compose(["+experiment=llm_tokens", "training.max_tokens=100B"])
+    OUT.mkdir(parents=True, exist_ok=True)
+    return plot_schedule(spec, OUT / f"{RAMPUP}.png", x="tokens")
+
+
+RAMPUP = "llm_tokens_rampup"
+EXTRAS = {RAMPUP: draw_rampup}
+"""Gallery figures that are not one family each: name -> how to draw it."""
+
+
 def main(names: list[str]) -> None:
     step_driven = [name for name, family in confsched.FAMILIES.items() if family.driven_by == "step"]
-    for name in names or step_driven:
-        print(draw(name))
+    for name in names or [*step_driven, *EXTRAS]:
+        print(EXTRAS[name]() if name in EXTRAS else draw(name))
 
 
 if __name__ == "__main__":

@@ -78,8 +78,8 @@ SPEC_KEYS = (
 )
 """The fields of the cosine spec model (a key added with + reaches the spec)."""
 DURATION = (
-    "a duration is an int number of steps (100), a fraction of the run (0.06 or '6%') "
-    "or a number of epochs ('2ep')"
+    "a duration is an int number of steps (100), a fraction of the run (0.06 or '6%'), "
+    "epochs ('2ep'), samples ('1.5M sp') or tokens ('2B tok')"
 )
 
 BAD_OVERRIDES = [
@@ -109,7 +109,7 @@ BAD_OVERRIDES = [
     (
         ("show", "+experiment=bert_fintune"),
         "experiment: unknown option 'bert_fintune'; did you mean 'bert_finetune'? "
-        "(choose one of: bert_finetune, llm_wsd, resnet_imagenet)",
+        "(choose one of: bert_finetune, llm_tokens, llm_wsd, resnet_imagenet, vit_finetune)",
     ),
     (
         ("plot", "hydra/launcher=jobib"),  # the options are the launchers installed: basic and joblib

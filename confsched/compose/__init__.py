@@ -1,0 +1,52 @@
+"""The Hydra side of confsched in one place: what happens to a config file and an override.
+
+A command line or a ``confsched.compose(...)`` call goes through these modules, in this order:
+
+- :mod:`~confsched.compose.search`: where configs are found (a user's directory, then the shipped
+  ``conf/`` tree) and Hydra's search path;
+- :mod:`~confsched.compose.files`: reading one spec file (``confsched.load``, ``show FILE.yaml``);
+- :mod:`~confsched.compose.overrides`: parsing the overrides;
+- :mod:`~confsched.compose.config`: Hydra composes, OmegaConf resolves, pydantic validates;
+- :mod:`~confsched.compose.hydra_section`: what a file may set under ``hydra:``;
+- :mod:`~confsched.compose.hydra_errors`: Hydra's and PyYAML's errors as one line;
+- :mod:`~confsched.compose.sweep`: the pre-check of every job of a ``-m`` sweep.
+
+The ``confsched`` command (:mod:`confsched.cli`) and its Hydra application runner
+(:mod:`confsched.app`) sit on top; nothing here imports them.
+"""
+
+from __future__ import annotations
+
+from confsched.compose.config import compose, compose_config, load, spec_of, to_data
+from confsched.compose.files import read_file
+from confsched.compose.hydra_errors import hydra_error, yaml_error
+from confsched.compose.hydra_section import refuse_hydra_code
+from confsched.compose.overrides import parse_overrides
+from confsched.compose.search import (
+    HYDRA_VERSION_BASE,
+    Source,
+    search_dirs,
+    shipped_config_dir,
+    shown_path,
+)
+from confsched.compose.sweep import check_jobs, combinations
+
+__all__ = [
+    "HYDRA_VERSION_BASE",
+    "Source",
+    "check_jobs",
+    "combinations",
+    "compose",
+    "compose_config",
+    "hydra_error",
+    "load",
+    "parse_overrides",
+    "read_file",
+    "refuse_hydra_code",
+    "search_dirs",
+    "shipped_config_dir",
+    "shown_path",
+    "spec_of",
+    "to_data",
+    "yaml_error",
+]
