@@ -265,14 +265,18 @@ fine_tuning = st.tuples(fine_tuning_base, sections).map(_merged)
 # ---- the properties ---------------------------------------------------------------------------
 
 
-def multiplier_bound(spec: confsched.Spec, sc: Any = None, plan: Any = None, reference: float = 0.0) -> float:
+def multiplier_bound(
+    spec: confsched.Spec, sc: Any = None, plan: Any = None, reference: float = 0.0, base: float = 0.0
+) -> float:
     """The largest multiplier the spec allows (1 unless a knob asks for more): of ``sc`` (default:
     ``spec.scheduler``; a member of chain / sequential too) over ``plan`` (default: the run),
-    absolute knobs read against ``reference`` (default: the LR); the absolute LRs every group shares
-    are :func:`absolute_bound`'s."""
+    absolute knobs read against ``reference`` (default: the LR), and the absolute LRs every group
+    shares (floors, the LR after the run, the SWA LR, T5's 1/sqrt) against a group's ``base`` LR
+    (default: ``reference``)."""
     sc = spec.scheduler if sc is None else sc
     plan = spec.plan.timeline if plan is None else plan
     reference = reference or spec.lr
+    base = base or reference
     bound = 1.0
     if sc.name == "one_cycle" and sc.max_lr is not None:
         bound = sc.max_lr / reference
@@ -298,24 +302,16 @@ def multiplier_bound(spec: confsched.Spec, sc: Any = None, plan: Any = None, ref
         else:
             bound = max(bound, sc.gamma ** len(sc.milestones))
     elif sc.name == "chain":
-        bound = math.prod(multiplier_bound(spec, m, plan, reference) for m in sc.schedulers)
+        bound = math.prod(multiplier_bound(spec, m, plan, reference, base) for m in sc.schedulers)
     elif sc.name == "sequential":
-        bound = max(multiplier_bound(spec, m, plan, reference) for m in sc.schedulers)
+        bound = max(multiplier_bound(spec, m, plan, reference, base) for m in sc.schedulers)
+    absolute = [v for v in (sc.floor_lr, sc.after_run_lr) if v is not None]
+    if getattr(sc, "floor_groups", "scaled") == "same":
+        absolute += [v for v in (getattr(sc, "min_lr", None), getattr(sc, "lr_end", None)) if v]
+    absolute += [sc.swa_lr] if sc.name == "swalr" else []
+    absolute += [1.0] if sc.name == "t5_inverse_sqrt" else []
+    bound = max([bound, *(v / base for v in absolute)])
     return bound * (1 + sc.noise.pct if sc.noise is not None else 1.0)
-
-
-def absolute_bound(spec: confsched.Spec) -> float:
-    """The largest absolute LR the scheduler sets for every group alike (floors, the LR after the
-    run, the SWA LR, T5's 1/sqrt), times what the rest of the schedule may multiply it by."""
-    sc = spec.scheduler
-    found = [0.0]
-    for section in [sc, *getattr(sc, "schedulers", [])]:
-        found += [v for v in (section.floor_lr, section.after_run_lr) if v is not None]
-        if getattr(section, "floor_groups", "scaled") == "same":
-            found += [v for v in (getattr(section, "min_lr", None), getattr(section, "lr_end", None)) if v]
-        found += [section.swa_lr] if section.name == "swalr" else []
-        found += [1.0] if section.name == "t5_inverse_sqrt" else []
-    return max(found) * max(1.0, multiplier_bound(spec))
 
 
 def group_bounds(spec: confsched.Spec) -> np.ndarray:
@@ -324,12 +320,13 @@ def group_bounds(spec: confsched.Spec) -> np.ndarray:
     bounds = []
     for name in spec.group_names:
         own = spec.group_schedulers.get(name)
+        base = spec.group_base_lrs[name]
         if own is None:
-            bounds.append(multiplier_bound(spec))
+            bounds.append(multiplier_bound(spec, base=base))
             continue
         timeline = spec.plan.timeline
         rest = rest_of(timeline, timeline.steps(own.frozen_until))
-        bounds.append(multiplier_bound(spec, own.scheduler or spec.scheduler, rest))
+        bounds.append(multiplier_bound(spec, own.scheduler or spec.scheduler, rest, base=base))
     return np.array(bounds)
 
 
@@ -419,7 +416,7 @@ def check(raw: dict[str, Any]) -> None:
     assert np.isfinite(curve).all()
     assert (curve >= 0).all()
     base = np.array([spec.group_base_lrs[n] for n in spec.group_names])
-    assert (curve <= np.maximum(base * group_bounds(spec), absolute_bound(spec)) * (1 + 1e-12)).all()
+    assert (curve <= base * group_bounds(spec) * (1 + 1e-12)).all()
     decays = confsched.weight_decay_curve(spec, steps)
     if decays is not None:
         event("weight decay scheduled")
