@@ -2,11 +2,10 @@
 give the same LRs at every step of the run.
 
 torch, timm and transformers rows are run as written (``opt`` bound to an optimizer with the
-table's param groups) and compared with ``lr_curve`` to 1e-12 relative (1e-9 where torch's
-recursive cosine drifts). NeMo and optax rows are not runnable here: :data:`NEMO_ROWS` names the
-NeMo configuration of ``tests/test_peers_nemo.py`` each row reproduces, :data:`OPTAX_ROWS` holds the
-values optax's tests write for each row's parameters. The counts of ported peer cases stated in the
-doc are checked against the port modules.
+table's param groups) and compared with ``lr_curve`` to 1e-12 relative. NeMo and optax rows are
+not runnable here: :data:`NEMO_ROWS` names the NeMo configuration of ``tests/test_peers_nemo.py``
+each row reproduces, :data:`OPTAX_ROWS` holds the values optax's tests write for each row's
+parameters. The counts of ported peer cases stated in the doc are checked against the port modules.
 """
 
 from __future__ import annotations
@@ -83,8 +82,7 @@ def test_torch_row(call: str, scheduler: dict[str, Any]) -> None:
         made = eval(call, {**vars(lr_scheduler), "SWALR": SWALR, "opt": optimizer})
     schedulers = made if isinstance(made, list) else [made]
     theirs = torch_trace(optimizer, schedulers, TOTAL, metrics)
-    rtol = 1e-9 if "CosineAnnealingLR" in call else 1e-12
-    assert_lrs(got, theirs, rtol=rtol)
+    assert_lrs(got, theirs, rtol=1e-12)
 
 
 @pytest.mark.parametrize(("call", "scheduler"), _ids("timm"))

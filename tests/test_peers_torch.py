@@ -181,7 +181,7 @@ CASES = [
         lambda o: [L.CosineAnnealingLR(o, T_max=10, eta_min=1e-10)],
         10,
         targets=[cos_anneal(10), cos_anneal(10, base=0.5)],
-        rtol=1e-9,  # torch's recursive form drifts from its closed form by ~1e-10 near the floor
+        rtol=1e-12,
     ),
     # the closed-form tests: the same schedulers over 20 epochs
     Case("test_closed_form_step_lr", STEP, lambda o: [L.StepLR(o, gamma=0.1, step_size=3)], 20),
@@ -210,7 +210,7 @@ CASES = [
         cosine_annealing(5, 20),
         lambda o: [L.CosineAnnealingLR(o, T_max=5, eta_min=1e-10)],
         20,
-        rtol=1e-9,
+        rtol=1e-12,
     ),
     # ChainedScheduler: the product of the factors
     Case(
@@ -717,7 +717,7 @@ CASES = [
         11,
         lrs=(0.05, 0.05),
         metrics=[1.5 * (1.025**i) for i in range(20)],
-        rtol=1e-9,
+        rtol=1e-12,
     ),
     Case(
         "test_compound_reduce_lr_on_plateau5",
