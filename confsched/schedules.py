@@ -171,7 +171,7 @@ class Ramp:
             return np.asarray((np.minimum(t, self.length) + 1.0) / (self.length + 1.0), dtype=np.float64)
         p = np.minimum(_progress(t, self.length), 1.0)
         if self.shape == "exponential":
-            return np.asarray(self.start ** (1.0 - p), dtype=np.float64)
+            return _python_pow(self.start, 1.0 - p)
         if self.shape == "constant":
             return np.full(p.shape, self.start, dtype=np.float64)
         if self.shape == "linear":
@@ -293,11 +293,8 @@ class PolynomialDecay:
         return np.where(t > self.length, self.lr_end / self.lr_init, self._level(remaining) / self.lr_init)
 
     def _level(self, remaining: FloatArray) -> FloatArray:
-        # C's pow for every element, as Python's ``**`` (transformers) computes it: NumPy's power
-        # loop replaces x ** 2.0 by x * x and x ** 0.5 by sqrt(x) when the exponent has stride 0
-        # (a scalar, or any 0-d operand), which differ from pow in the last bit for some x.
-        base = np.atleast_1d(remaining)
-        powered = np.power(base, np.full(base.shape, float(self.power))).reshape(np.shape(remaining))
+        # x ** power element by element as Python computes it (transformers does): see _python_pow.
+        powered = _python_pow(remaining, float(self.power))
         return np.asarray((self.lr_init - self.lr_end) * powered + self.lr_end, dtype=np.float64)
 
 
@@ -347,7 +344,7 @@ class Decay:
     def __call__(self, step: npt.ArrayLike) -> FloatArray:
         p = _progress(np.minimum(as_steps(step), self.length), self.length)
         if self.shape == "exponential":
-            return np.asarray(self.floor**p, dtype=np.float64)
+            return _python_pow(self.floor, p)
         if self.shape == "linear":
             d = 1.0 - p
         elif self.shape == "cosine":
@@ -486,6 +483,20 @@ def sequence(phases: Sequence[tuple[int, Schedule]], then: Schedule) -> Join:
     """
     boundaries = tuple(itertools.accumulate(length for length, _ in phases))
     return Join((*(schedule for _, schedule in phases), then), boundaries)
+
+
+def _python_pow(base: npt.ArrayLike, exponent: npt.ArrayLike) -> FloatArray:
+    """``base ** exponent`` element by element as Python computes it (C's ``pow``).
+
+    NumPy's ``power`` is not C's ``pow``: depending on the release and the CPU it uses its own SIMD
+    code (SVML on AVX-512) for arrays but C's ``pow`` for a single value, or replaces ``x ** 2.0`` by
+    ``x * x``, and then differs in the last bit for some values. One Python operation per element
+    keeps a value the same in a block and alone, and equal to a reference that uses Python floats,
+    whatever the NumPy release. (Bases here are >= 0.)
+    """
+    b, e = np.broadcast_arrays(np.asarray(base, dtype=np.float64), np.asarray(exponent, dtype=np.float64))
+    powered = [x**y for x, y in zip(b.ravel().tolist(), e.ravel().tolist(), strict=True)]
+    return np.asarray(np.array(powered, dtype=np.float64).reshape(b.shape), dtype=np.float64)
 
 
 @dataclass(frozen=True)
