@@ -704,8 +704,7 @@ def _problem(err: Any, source: str) -> SpecError:
             if str(ctx.get("tag")) in COMBINATORS:
                 return SpecError(
                     _join(path, "name"),
-                    f"{ctx.get('tag')} cannot be a member: chain and sequential take the other families"
-                    f"{more}",
+                    f"{ctx.get('tag')} cannot be a member: chain and sequential take the other families",
                     source=source,
                 )
         if kind == "union_tag_not_found":
