@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import functools
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Sequence, Set
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,7 +22,6 @@ from confsched.compose.hydra_section import refuse_hydra_code
 from confsched.compose.overrides import is_hydra_override, key_of, rewrite
 from confsched.compose.primary import FILE_OPTION, Primary, open_primary
 from confsched.compose.retype import COMMAND_LINE, Origin, Origins, annotate, retype
-from confsched.compose.schema import TYPED_SECTIONS
 from confsched.compose.search import search_path, shown_path
 from confsched.errors import ConfigError, ConfschedError
 from confsched.spec.root import Spec, validate
@@ -127,10 +126,16 @@ def compose_primary(overrides: Sequence[str], primary: Primary) -> Composed:
     return Composed(config, loader.origins, primary.label, frozenset(loader.promoted))
 
 
-def _section_key(override: Any) -> bool:
-    """A ``key=value`` inside a spec section (``scheduler.power``), not a group or Hydra's own."""
+def _section_key(override: Any, groups: Set[str]) -> bool:
+    """A ``key=value`` of the spec (``scheduler.power``, ``weight_decay_scheduler={...}``), not a
+    group option (``scheduler=cosine``) or Hydra's own."""
     key = key_of(override)
-    return "." in key and key.split(".")[0] in Spec.model_fields and not is_hydra_override(override)
+    section = key.split(".")[0]
+    return (
+        section in Spec.model_fields
+        and ("." in key or section not in groups)
+        and not is_hydra_override(override)
+    )
 
 
 def recording_loader(config_search_path: Any, primary: Primary) -> Any:
@@ -172,7 +177,9 @@ def _loader_class() -> Any:
                 return result
             group, _, option = path.rpartition("/")
             own = default.primary or option == FILE_OPTION
-            typed_on_line = {key_of(o).split("@")[0] for o in self._parsed if not _section_key(o)}
+            typed_on_line = {
+                key_of(o).split("@")[0] for o in self._parsed if not _section_key(o, self.primary.groups)
+            }
             chosen_here = group in typed_on_line  # a choice of this command line: named in messages
             rank = 1 if chosen_here and group in Spec.model_fields else 0
             origin = Origin(
@@ -187,14 +194,17 @@ def _loader_class() -> Any:
 
             config = super()._compose_config_from_defaults_list(defaults=defaults, repo=repo)
             for i, override in enumerate(self._parsed):
-                if not _section_key(override) or override.type.name not in ("CHANGE", "ADD"):
+                if not _section_key(override, self.primary.groups) or override.type.name not in (
+                    "CHANGE",
+                    "ADD",
+                ):
                     continue
                 key = key_of(override)
                 there = OmegaConf.select(config, key, default=None, throw_on_missing=False) is not None
                 if override.type.name == "ADD" or not there:
                     override.type = OverrideType.FORCE_ADD
                     self.promoted.add(key)
-                typed_name = key in {f"{s}.name" for s in TYPED_SECTIONS}
+                typed_name = key.endswith(".name")  # a type chosen on the command line
                 self.origins.record(key, Origin(COMMAND_LINE, 1 if typed_name else 2, 10**6 + i, shown=False))
             return config
 
