@@ -331,11 +331,14 @@ def _job(command: Command, source: Source, others: tuple[Source, ...], config: D
     hydra_config = HydraConfig.get()
     overrides = tuple(str(o) for o in hydra_config.overrides.task)
     number = hydra_config.job.num if hydra_config.mode == RunMode.MULTIRUN else None
+    output_dir = Path(hydra_config.runtime.output_dir)
+    spec: Spec | None = None
     try:
+        spec = spec_of(config, source)
         job = Job(
-            spec=spec_of(config, source),
+            spec=spec,
             label=source.label,
-            output_dir=Path(hydra_config.runtime.output_dir),
+            output_dir=output_dir,
             overrides=overrides,
             others=tuple(
                 (other.label, spec_of(compose_config(overrides, other.directory, other.name), other))
@@ -345,9 +348,34 @@ def _job(command: Command, source: Source, others: tuple[Source, ...], config: D
         )
         command.run(job)
     except ConfschedError as error:
+        _record(command, number, output_dir, overrides, spec, error)
         print(render(error), file=sys.stderr)
         raise SystemExit(2) from None
+    _record(command, number, output_dir, overrides, spec, None)
     sys.stdout.flush()
+
+
+def _record(
+    command: Command,
+    number: int | None,
+    output_dir: Path,
+    overrides: tuple[str, ...],
+    spec: Spec | None,
+    error: ConfschedError | None,
+) -> None:
+    """A job of a sweep that writes files leaves its result for ``confsched report``."""
+    if number is None or not command.writes:
+        return
+    from confsched.integrations.sweep import JobResult, error_line, write_result
+
+    result = JobResult(
+        job=number,
+        overrides=overrides,
+        status="completed" if error is None else "failed",
+        error=None if error is None else error_line(error),
+        spec=None if spec is None else spec.to_config(),
+    )
+    write_result(output_dir, result)
 
 
 class SweepCallback(Callback):

@@ -100,32 +100,6 @@ def test_python_m_confsched_and_no_torch_on_the_cli_path(tmp_path):
     assert "total steps: 50" in out.stdout
 
 
-def test_a_sweep_with_joblib_writes_one_pair_per_job_and_an_overlay(tmp_path):
-    pytest.importorskip("hydra_plugins.hydra_joblib_launcher")
-    sweep_args = ["-m", "scheduler=linear,cosine", "scheduler.warmup=5%", "hydra.sweep.dir=sweep"]
-    result = confsched_cli(
-        "plot", *sweep_args, "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", cwd=tmp_path
-    )
-    out = ok(result)
-    assert "Warning" not in result.stderr
-    sweep = tmp_path / "sweep"
-    for job, family in enumerate(["linear", "cosine"]):
-        header, values = read_lr_csv(sweep / str(job) / "lr_schedule.csv")
-        spec = confsched.compose([f"scheduler={family}", "scheduler.warmup=5%"])
-        assert header == ["step", "default"]
-        assert np.array_equal(values, confsched.lr_curve(spec))
-        assert (sweep / str(job) / "lr_schedule.png").is_file()
-    assert (sweep / "lr_schedule_overlay.png").read_bytes().startswith(b"\x89PNG")
-    with (sweep / "sweep_summary.csv").open() as file:
-        summary = list(csv.DictReader(file))
-    assert [row["overrides"] for row in summary] == [
-        "scheduler=linear scheduler.warmup=5%",
-        "scheduler=cosine scheduler.warmup=5%",
-    ]
-    assert [row["peak_step"] for row in summary] == ["98", "98"]  # ceil(5% of 1950)
-    assert "sweep of 2 runs" in out
-
-
 def test_diff_of_a_file_against_its_git_revision(tmp_path):
     if shutil.which("git") is None:
         pytest.skip("git not installed")

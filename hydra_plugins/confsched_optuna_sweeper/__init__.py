@@ -1,0 +1,1 @@
+"""confsched's Hydra plugins (Hydra finds plugins only in the ``hydra_plugins`` namespace package)."""
