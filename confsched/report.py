@@ -48,6 +48,8 @@ _COLUMNS = 1200
 """Points kept per curve (the figure's width in pixels): the envelope, as in a job's own figure."""
 _STYLES: tuple[Literal["-", "--", ":", "-."], ...] = ("-", "--", ":", "-.")
 _MAX_METRIC_PANELS = 4
+_LAYERED = 8
+"""Up to this many curves, earlier ones are drawn wider (one hidden under another still shows)."""
 
 
 @dataclass(frozen=True)
@@ -313,17 +315,20 @@ def _figure(sweep: Sweep, path: Path) -> None:
     palette = _Palette(sweep, sweep.knobs[0] if sweep.knobs else None)
     dashed = sweep.knobs[1] if len(sweep.knobs) > 1 else None
     styles: list[str | None] = list(dict.fromkeys(job.knob(dashed) for job in sweep.jobs)) if dashed else []
+    if len(styles) > len(_STYLES):  # more values than line styles: the colour alone tells the jobs apart
+        dashed, styles = None, []
     drawn = [job for job in sweep.jobs if job.curve is not None]
     length = 1
     for i, job in enumerate(drawn):
         assert job.curve is not None
         steps, lrs = job.curve
         style = _STYLES[styles.index(job.knob(dashed)) % len(_STYLES)] if dashed else "-"
-        width = 1.3 + 2.2 * (len(drawn) - 1 - i) / max(len(drawn) - 1, 1)  # a covered curve still shows
+        # a curve covered by a later one still shows (with few curves; many would be a thicket)
+        width = 1.3 + 2.2 * (len(drawn) - 1 - i) / (len(drawn) - 1) if 1 < len(drawn) <= _LAYERED else 1.4
         ax.plot(steps, lrs, style, color=palette.of(job), linewidth=width, drawstyle="steps-post")
         length = max(length, int(steps[-1]) + 1)
     handles = palette.show(fig, ax)
-    if dashed and len(styles) <= len(_STYLES):
+    if dashed:
         handles += [
             Line2D([], [], color="0.3", linestyle=style, label=f"{dashed}={value}")
             for style, value in zip(_STYLES, styles, strict=False)
@@ -356,7 +361,9 @@ def _metric_panel(ax: Any, sweep: Sweep, knob: str, metric: str, palette: _Palet
     else:
         categories = list(dict.fromkeys(job.knob(knob) for job in sweep.jobs))
         xs = [float(categories.index(v)) for v in values]
-        ax.set_xticks(range(len(categories)), [str(c) for c in categories], rotation=20, fontsize=8)
+        ax.set_xticks(
+            range(len(categories)), [str(c) for c in categories], rotation=25, ha="right", fontsize=8
+        )
         ax.set_xlim(-0.5, len(categories) - 0.5)
     ys = [job.metrics[metric] for job in jobs]
     ax.scatter(xs, ys, c=[palette.of(job) for job in jobs], edgecolors="black", linewidths=0.5, zorder=3)

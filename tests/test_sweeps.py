@@ -274,6 +274,7 @@ def ray_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         stderr=subprocess.DEVNULL,
         start_new_session=True,
         env={**os.environ, "RAY_AUTH_MODE": "disabled"},
+        cwd=tmp_path_factory.mktemp("ray_cwd"),  # the workers' cwd: never the checkout
     )
     try:
         yield f"127.0.0.1:{port}"
