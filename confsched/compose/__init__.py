@@ -15,7 +15,9 @@ A command line or a ``confsched.compose(...)`` call goes through these modules, 
   not know, pydantic validates (every problem, each naming the file that set its value);
 - :mod:`~confsched.compose.hydra_section`: what a file may set under ``hydra:``;
 - :mod:`~confsched.compose.hydra_errors`: Hydra's and PyYAML's errors as one line;
-- :mod:`~confsched.compose.sweep`: the pre-check of every job of a ``-m`` sweep.
+- :mod:`~confsched.compose.sweep`: the pre-check of every job of a ``-m`` sweep;
+- :mod:`~confsched.compose.hydra_app`: the same rules in a user's own ``@hydra.main`` application
+  (``confsched.from_hydra(cfg)``).
 
 The ``confsched`` command (:mod:`confsched.cli`) and its Hydra application runner
 (:mod:`confsched.app`) sit on top; nothing here imports them.

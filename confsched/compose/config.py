@@ -27,7 +27,7 @@ from confsched.compose.search import search_path, shown_path
 from confsched.errors import ConfigError, ConfschedError
 from confsched.spec.root import Spec, validate
 
-__all__ = ["Composed", "compose", "compose_config", "compose_primary", "load", "to_data"]
+__all__ = ["Composed", "compose", "compose_config", "compose_primary", "load", "recording_loader", "to_data"]
 
 
 def compose(
@@ -84,7 +84,7 @@ class Composed:
         Every problem is reported; a value set by an option or experiment file names that file.
         """
         data = to_data(self.config, source=self.label)
-        notes = retype(data, self.origins)
+        notes = [f"{self.label}: {note}" if self.label else note for note in retype(data, self.origins)]
         try:
             return validate(data, source=self.label), notes
         except ConfschedError as error:
@@ -99,7 +99,7 @@ def compose_primary(overrides: Sequence[str], primary: Primary) -> Composed:
 
     given = rewrite(list(overrides), primary.groups, primary.chosen)
     setup_globals()  # the resolvers Hydra registers (${now:...})
-    loader = _loader_class()(search_path(primary.dirs), primary)
+    loader = recording_loader(search_path(primary.dirs), primary)
     try:
         config = loader.load_configuration(config_name=primary.name, overrides=given, run_mode=RunMode.RUN)
     except yaml.YAMLError as exc:  # a file of the config tree that is not YAML
@@ -118,6 +118,12 @@ def _section_key(override: Any) -> bool:
     """A ``key=value`` inside a spec section (``scheduler.power``), not a group or Hydra's own."""
     key = key_of(override)
     return "." in key and key.split(".")[0] in Spec.model_fields and not is_hydra_override(override)
+
+
+def recording_loader(config_search_path: Any, primary: Primary) -> Any:
+    """Hydra's ``ConfigLoaderImpl`` for ``config_search_path``, recording ``.origins`` (where each
+    value comes from) and setting a key of a spec section the merged config lacks (``.promoted``)."""
+    return _loader_class()(config_search_path, primary)
 
 
 @functools.cache
