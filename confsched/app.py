@@ -36,7 +36,7 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
-from confsched.compose.config import compose_primary
+from confsched.compose.config import compose_primary, say_note
 from confsched.compose.files import read_file
 from confsched.compose.overrides import key_of, parse_overrides, rewrite
 from confsched.compose.primary import Primary, open_primary
@@ -204,9 +204,8 @@ def _prepare(command: Command, args: list[str], stack: ExitStack) -> _Invocation
             invocation.overrides,
             validate_specs=not (parsed.cfg or parsed.info),
             multirun=parsed.multirun,
+            note=say_note,
         )
-        for note in invocation.checked.notes:
-            print(f"note: {note}", file=sys.stderr)
     # Flags first, overrides last: Hydra 1.3's parser does not take overrides after a flag.
     overrides = rewrite(parsed.overrides, primary.groups, primary.chosen, invocation.checked.promoted)
     invocation.argv = [*_without(argv, parsed.overrides), *overrides]
@@ -369,7 +368,7 @@ def _job(command: Command, invocation: _Invocation, config: DictConfig) -> None:
 
 def _spec(invocation: _Invocation, primary: Primary, overrides: Sequence[str]) -> Spec:
     found = invocation.checked.specs.get(job_key(primary, overrides))
-    return found if found is not None else compose_primary(overrides, primary).spec()[0]
+    return found if found is not None else compose_primary(overrides, primary).spec()
 
 
 class SweepCallback(Callback):

@@ -107,7 +107,11 @@ def test_a_sweep_with_joblib_writes_one_pair_per_job_and_an_overlay(tmp_path):
         "plot", *sweep_args, "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", cwd=tmp_path
     )
     out = ok(result)
-    assert "Warning" not in result.stderr
+    # no warning of Hydra's or confsched's (loky's resource tracker may report leaked semaphores at
+    # exit when the machine is loaded: its timing, not ours)
+    assert [
+        line for line in result.stderr.splitlines() if "Warning" in line and "resource_tracker" not in line
+    ] == []
     sweep = tmp_path / "sweep"
     for job, family in enumerate(["linear", "cosine"]):
         header, values = read_lr_csv(sweep / str(job) / "lr_schedule.csv")

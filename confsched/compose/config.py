@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import functools
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,7 +27,16 @@ from confsched.compose.search import search_path, shown_path
 from confsched.errors import ConfigError, ConfschedError
 from confsched.spec.root import Spec, validate
 
-__all__ = ["Composed", "compose", "compose_config", "compose_primary", "load", "recording_loader", "to_data"]
+__all__ = [
+    "Composed",
+    "compose",
+    "compose_config",
+    "compose_primary",
+    "load",
+    "recording_loader",
+    "say_note",
+    "to_data",
+]
 
 
 def compose(
@@ -46,10 +55,12 @@ def compose(
     """
     with open_primary(config_dir, config_name, label="") as primary:
         composed = compose_primary(overrides, primary)
-    spec, notes = composed.spec()
-    for note in notes:
-        print(f"note: {note}", file=sys.stderr)
-    return spec
+    return composed.spec(note=say_note)
+
+
+def say_note(note: str) -> None:
+    """Print a note (a key dropped by a change of type) on stderr: ``note: ...``."""
+    print(f"note: {note}", file=sys.stderr)
 
 
 def compose_config(
@@ -78,15 +89,17 @@ class Composed:
     promoted: frozenset[str]
     """Keys of spec sections the merged config did not have yet: Hydra must get them as ``++``."""
 
-    def spec(self) -> tuple[Spec, list[str]]:
-        """The validated spec and the notes of keys dropped by a change of type.
+    def spec(self, note: Callable[[str], None] | None = None) -> Spec:
+        """The validated spec; ``note`` is called first with each key dropped by a change of type.
 
         Every problem is reported; a value set by an option or experiment file names that file.
         """
         data = to_data(self.config, source=self.label)
-        notes = [f"{self.label}: {note}" if self.label else note for note in retype(data, self.origins)]
+        for dropped in retype(data, self.origins):
+            if note is not None:
+                note(dropped)
         try:
-            return validate(data, source=self.label), notes
+            return validate(data, source=self.label)
         except ConfschedError as error:
             raise annotate(error, self.origins) from None
 

@@ -12,13 +12,12 @@ key the composed config lacks (write ``++scheduler.power=2``, or swap the group:
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 from omegaconf import DictConfig
 from omegaconf.errors import OmegaConfBaseException
 
-from confsched.compose.config import recording_loader, to_data
+from confsched.compose.config import recording_loader, say_note, to_data
 from confsched.compose.primary import Primary
 from confsched.compose.retype import Origins, annotate, retype
 from confsched.errors import ConfschedError
@@ -39,7 +38,7 @@ def from_hydra(cfg: DictConfig) -> Spec:
         data.pop("hydra", None)
     origins = _origins()
     for note in retype(data, origins):
-        print(f"note: {note}", file=sys.stderr)
+        say_note(note)
     try:
         return validate(data)
     except ConfschedError as error:

@@ -6,7 +6,7 @@ traceback after five jobs ran.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,7 +25,6 @@ class Checked:
 
     specs: dict[tuple[Any, ...], Spec] = field(default_factory=dict)
     """Each job's spec, by :func:`job_key` (the job itself need not compose it again)."""
-    notes: list[str] = field(default_factory=list)
     promoted: set[str] = field(default_factory=set)
     """Keys of spec sections the composed config did not have yet (``++`` for Hydra)."""
 
@@ -43,11 +42,13 @@ def check_jobs(
     *,
     validate_specs: bool,
     multirun: bool,
+    note: Callable[[str], None] | None = None,
 ) -> Checked:
     """Compose (and validate) every job of the command line; raise the first job's problems.
 
     ``primary`` is composed with ``injected + overrides`` (``injected``: what the command adds, such
     as Hydra's output dir), each of ``others`` (``diff``'s second file) with the job's own overrides.
+    ``note`` is called with each key dropped by a change of type, naming the job in a sweep.
     """
     checked = Checked()
     parsed = parse_overrides(overrides)
@@ -60,14 +61,18 @@ def check_jobs(
                 composed = compose_primary(job_overrides, where)
                 checked.promoted |= composed.promoted
                 if validate_specs:
-                    spec, notes = composed.spec()
-                    checked.specs[job_key(where, task)] = spec
-                    checked.notes += [f"{label}: {note}" if label else note for note in notes]
+                    said = ", ".join(part for part in (where.label, label) if part)
+                    say = note if note is None or not said else _labelled(note, said)
+                    checked.specs[job_key(where, task)] = composed.spec(note=say)
         except ConfschedError as error:
             if not label:
                 raise
             raise error.with_source(", ".join(p for p in (error.source, label) if p)) from None
     return checked
+
+
+def _labelled(note: Callable[[str], None], label: str) -> Callable[[str], None]:
+    return lambda text: note(f"{label}: {text}")
 
 
 def combinations(parsed: list[Any]) -> list[list[str]]:
