@@ -45,7 +45,7 @@ from confsched.compose.sweep import Checked, check_jobs, job_key
 from confsched.errors import ConfigError, ConfschedError, render
 from confsched.spec.root import Spec
 
-__all__ = ["Command", "Job", "Source", "SweepCallback", "run"]
+__all__ = ["Command", "Job", "Source", "SweepCallback", "is_config_file", "run"]
 
 _CONFIG_SUFFIXES = (".yaml", ".yml")
 _DIR_FLAGS = ("--config-dir", "-cd", "--config-path", "-cp")
@@ -126,7 +126,8 @@ def _hydra_args(argv: list[str]) -> argparse.Namespace:
     return parser.parse_intermixed_args(argv)
 
 
-def _is_config_file(word: str) -> bool:
+def is_config_file(word: str) -> bool:
+    """Whether a command-line word names a config file (``run.yaml``), not an override or a flag."""
     return "=" not in word and not word.startswith(("~", "+", "-")) and word.endswith(_CONFIG_SUFFIXES)
 
 
@@ -182,12 +183,12 @@ def _sources(files: list[str], taken: dict[str, str], stack: ExitStack) -> list[
 
 def _prepare(command: Command, args: list[str], stack: ExitStack) -> _Invocation:
     rest, taken = _split_flags(args)
-    files = [word for word in rest if _is_config_file(word)]
+    files = [word for word in rest if is_config_file(word)]
     least, most = command.files
     if not least <= len(files) <= most:
         wanted = str(least) if least == most else f"{least} to {most}"
         raise ConfigError("", f"{command.name} takes {wanted} config file(s), got {len(files)}: {files}")
-    argv = [word for word in rest if not _is_config_file(word)]
+    argv = [word for word in rest if not is_config_file(word)]
     parsed = _hydra_args(argv)
     _check_modes(parsed)
     source, *others = _sources(files, taken, stack)
@@ -321,9 +322,7 @@ def _launch(command: Command, invocation: _Invocation, prog: str) -> int:
     primary = invocation.primary
     first, *more = primary.dirs
     argv = [prog, *invocation.argv, *invocation.injected]
-    if len(more) > 1:  # a rewritten spec file's scratch dir, the user's dir, then the shipped tree
-        argv.append(f"hydra.searchpath=[{','.join(f'file://{d}' for d in more[1:])}]")
-    if more:  # the shipped tree (or the user's dir) behind the primary's own (an override must not follow)
+    if more:  # the shipped tree goes behind the user's directory
         argv += ["--config-dir", str(more[0])]
     task = functools.partial(_job, command, invocation)
     main = hydra.main(config_path=str(first), config_name=primary.name, **_main_options())(task)

@@ -6,6 +6,7 @@ installed ``confsched`` command in a subprocess for show, plot -m and diff, and 
 from __future__ import annotations
 
 import csv
+import os
 import shutil
 import subprocess
 import sys
@@ -386,3 +387,31 @@ def test_a_users_own_hydra_app_with_from_hydra(tmp_path):
         "error: optimizer.lr: must be greater than 0 (got -1)",
         "error: data.batch_size: must be greater than 0 (got 0)",
     ]
+
+
+def test_where_hydra_refuses_the_line_says_what_works(where, run_file):
+    with pytest.raises(ConfigError) as caught:
+        compose(where, run_file, "+experiment=bert_finetune", "+experiment=llm_wsd")
+    assert str(caught.value) == (
+        "experiment: experiment is chosen 2 times (+experiment=bert_finetune +experiment=llm_wsd): give one"
+    )
+    with pytest.raises(ConfigError) as caught:
+        compose("tree", run_file, "optimizer.groups.3.lr=1")  # the tree's optimizer has groups: []
+    assert str(caught.value) == (
+        "optimizer.groups[3]: the list has no such item: set the whole list to add one (key=[...])"
+    )
+
+
+@needs_cli
+def test_tab_completion_on_a_spec_file_offers_the_group_options(run_file):
+    env_line = "confsched plot run.yaml scheduler=cos"
+    result = subprocess.run(
+        [CONFSCHED or "", "-sc", "query=bash"],
+        cwd=run_file.parent,
+        env={**os.environ, "COMP_LINE": env_line},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert "scheduler=cosine scheduler=cosine_cycles" in result.stdout, result.stderr

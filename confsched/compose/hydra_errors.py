@@ -59,6 +59,11 @@ def hydra_error(
                 str(cause.full_key),
                 f"unknown key '{key}'{did_you_mean(key, allowed)} (allowed here: {', '.join(allowed)})",
             )
+        if "list index out of range" in str(cause):
+            return ConfigError(
+                str(cause.full_key),
+                "the list has no such item: set the whole list to add one (key=[...])",
+            )
         return ConfigError(str(cause.full_key), first_line(cause))
     text = str(exc)
     if text.startswith("Ambiguous value for argument"):
@@ -82,6 +87,10 @@ def _refused(text: str, overrides: Sequence[str]) -> ConfigError | None:
         return ConfigError(quoted, f"'{quoted}' is already set: change it with {plain} (or ++{plain})")
     if text.startswith("Could not add") and "is already in the defaults list" in text:
         return ConfigError(quoted, f"'{quoted}' is already chosen: swap it with {plain}")
+    if text.startswith("Multiple values for "):
+        group = text[len("Multiple values for ") :].split(".")[0]
+        chosen = [o for o in overrides if o.lstrip("+").split("=")[0] == group]
+        return ConfigError(group, f"{group} is chosen {len(chosen)} times ({' '.join(chosen)}): give one")
     if text.startswith("Could not delete from config"):
         return ConfigError(
             quoted, f"cannot delete '{quoted}': {first_line(Exception(text.split('.', 1)[1]))}"

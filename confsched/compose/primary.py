@@ -9,8 +9,9 @@ where the section was (just before ``_self_``). The composed config is the same 
 ``scheduler=cosine`` now replaces the file's section with the option found in the searched trees
 (the user's directory first, the shipped tree behind it), keeping the other sections.
 
-The rewritten primary and its options live in a temporary directory searched first, for as long as
-the :func:`open_primary` context lasts.
+The rewritten primary and its options live in a temporary directory that stands for the primary's
+own (the other entries of that directory are linked into it), for as long as the
+:func:`open_primary` context lasts; the search path keeps its two directories.
 """
 
 from __future__ import annotations
@@ -89,8 +90,11 @@ def open_primary(
         return
     with tempfile.TemporaryDirectory(prefix=_SCRATCH_PREFIX) as scratch:
         here = Path(scratch)
+        _mirror(file.parent, here, skip={file.name, *sections})
         for key in sections:
             (here / key).mkdir()
+            if (file.parent / key).is_dir():
+                _mirror(file.parent / key, here / key, skip={f"{FILE_OPTION}.yaml"})
             OmegaConf.save(config[key], here / key / f"{FILE_OPTION}.yaml", resolve=False)
         rest = OmegaConf.masked_copy(
             config, [str(k) for k in config if k not in sections and k != "defaults"]
@@ -101,13 +105,21 @@ def open_primary(
         rest["defaults"] = [*entries[:at], *added, *tail]
         OmegaConf.save(rest, here / f"{config_name}.yaml", resolve=False)
         yield Primary(
-            (here, *dirs),
+            tuple(here if d == file.parent else d for d in dirs),
             config_name,
             label,
             groups,
             frozenset({*(str(g) for g in chosen), *sections}),
             frozenset(sections),
         )
+
+
+def _mirror(source: Path, target: Path, skip: set[str]) -> None:
+    """Symbolic links in ``target`` to the entries of ``source`` (but ``skip``): the scratch directory
+    stands for the primary's own, so it is searched with the same two directories as before."""
+    for entry in source.iterdir():
+        if entry.name not in skip:
+            (target / entry.name).symlink_to(entry, target_is_directory=entry.is_dir())
 
 
 def group_of(entry: Any) -> str | None:
