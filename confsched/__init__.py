@@ -15,6 +15,7 @@ import importlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from confsched.compose.hydra_app import from_hydra
 from confsched.curve import lr_curve, momentum_curve
 from confsched.errors import (
     ConfigError,
@@ -68,6 +69,7 @@ __all__ = [
     "build_optimizer",
     "build_scheduler",
     "compose",
+    "from_hydra",
     "load",
     "lr_curve",
     "momentum_curve",

@@ -36,15 +36,16 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
-from confsched.compose.config import compose_config, spec_of
+from confsched.compose.config import compose_primary, say_note
 from confsched.compose.files import read_file
-from confsched.compose.overrides import key_of, parse_overrides
-from confsched.compose.search import HYDRA_VERSION_BASE, Source, shipped_config_dir
-from confsched.compose.sweep import check_jobs
+from confsched.compose.overrides import key_of, parse_overrides, rewrite
+from confsched.compose.primary import Primary, open_primary
+from confsched.compose.search import HYDRA_VERSION_BASE, Source
+from confsched.compose.sweep import Checked, check_jobs, job_key
 from confsched.errors import ConfigError, ConfschedError, render
 from confsched.spec.root import Spec
 
-__all__ = ["Command", "Job", "Source", "SweepCallback", "run"]
+__all__ = ["Command", "Job", "Source", "SweepCallback", "is_config_file", "run"]
 
 _CONFIG_SUFFIXES = (".yaml", ".yml")
 _DIR_FLAGS = ("--config-dir", "-cd", "--config-path", "-cp")
@@ -84,11 +85,13 @@ class Command:
 @dataclass
 class _Invocation:
     source: Source
-    others: tuple[Source, ...]
+    primary: Primary
+    others: tuple[tuple[Source, Primary], ...]
     argv: list[str]
     """For Hydra's parser: its flags, then the overrides (config files and directories taken out)."""
     overrides: list[str]
     injected: list[str] = field(default_factory=list)
+    checked: Checked = field(default_factory=Checked)
 
 
 _RUNNING: dict[str, Command] = {}
@@ -123,7 +126,8 @@ def _hydra_args(argv: list[str]) -> argparse.Namespace:
     return parser.parse_intermixed_args(argv)
 
 
-def _is_config_file(word: str) -> bool:
+def is_config_file(word: str) -> bool:
+    """Whether a command-line word names a config file (``run.yaml``), not an override or a flag."""
     return "=" not in word and not word.startswith(("~", "+", "-")) and word.endswith(_CONFIG_SUFFIXES)
 
 
@@ -179,29 +183,39 @@ def _sources(files: list[str], taken: dict[str, str], stack: ExitStack) -> list[
 
 def _prepare(command: Command, args: list[str], stack: ExitStack) -> _Invocation:
     rest, taken = _split_flags(args)
-    files = [word for word in rest if _is_config_file(word)]
+    files = [word for word in rest if is_config_file(word)]
     least, most = command.files
     if not least <= len(files) <= most:
         wanted = str(least) if least == most else f"{least} to {most}"
         raise ConfigError("", f"{command.name} takes {wanted} config file(s), got {len(files)}: {files}")
-    argv = [word for word in rest if not _is_config_file(word)]
+    argv = [word for word in rest if not is_config_file(word)]
     parsed = _hydra_args(argv)
     _check_modes(parsed)
     source, *others = _sources(files, taken, stack)
-    # Flags first, overrides last: Hydra 1.3's parser does not take overrides after a flag.
-    hydra_argv = [*_without(argv, parsed.overrides), *parsed.overrides]
-    invocation = _Invocation(source, tuple(others), hydra_argv, parsed.overrides)
+    primary, *more = (
+        stack.enter_context(open_primary(s.directory, s.name, _label(s))) for s in [source, *others]
+    )
+    invocation = _Invocation(source, primary, tuple(zip(others, more, strict=True)), [], parsed.overrides)
     invocation.injected = _injected(command, parsed, stack)
     if not (parsed.help or parsed.hydra_help or parsed.shell_completion):
-        check_jobs(
-            source,
-            invocation.others,
+        invocation.checked = check_jobs(
+            primary,
+            more,
             invocation.injected,
             invocation.overrides,
             validate_specs=not (parsed.cfg or parsed.info),
             multirun=parsed.multirun,
+            note=say_note,
         )
+    # Flags first, overrides last: Hydra 1.3's parser does not take overrides after a flag.
+    overrides = rewrite(parsed.overrides, primary.groups, primary.chosen, invocation.checked.promoted)
+    invocation.argv = [*_without(argv, parsed.overrides), *overrides]
     return invocation
+
+
+def _label(source: Source) -> str:
+    """How errors name a primary: the file or config name, nothing for the shipped ``config``."""
+    return "" if source.directory is None and source.name == "config" else source.label
 
 
 def _without(words: list[str], overrides: list[str]) -> list[str]:
@@ -305,13 +319,13 @@ def _main_options() -> dict[str, Any]:
 def _launch(command: Command, invocation: _Invocation, prog: str) -> int:
     import hydra
 
-    source = invocation.source
-    primary = source.directory or shipped_config_dir()
+    primary = invocation.primary
+    first, *more = primary.dirs
     argv = [prog, *invocation.argv, *invocation.injected]
-    if source.directory is not None:  # the shipped tree goes behind the user's directory
-        argv += ["--config-dir", str(shipped_config_dir())]
-    task = functools.partial(_job, command, source, invocation.others)
-    main = hydra.main(config_path=str(primary), config_name=source.name, **_main_options())(task)
+    if more:  # the shipped tree goes behind the user's directory
+        argv += ["--config-dir", str(more[0])]
+    task = functools.partial(_job, command, invocation)
+    main = hydra.main(config_path=str(first), config_name=primary.name, **_main_options())(task)
     saved, sys.argv = sys.argv, argv
     try:
         main()
@@ -324,7 +338,9 @@ def _launch(command: Command, invocation: _Invocation, prog: str) -> int:
     return 0
 
 
-def _job(command: Command, source: Source, others: tuple[Source, ...], config: DictConfig) -> None:
+def _job(command: Command, invocation: _Invocation, config: DictConfig) -> None:
+    """A Hydra job: the spec confsched composes for the job's overrides (already validated by the
+    pre-check, in this process; composed again in a launcher's worker process)."""
     from hydra.core.hydra_config import HydraConfig
     from hydra.types import RunMode
 
@@ -334,15 +350,14 @@ def _job(command: Command, source: Source, others: tuple[Source, ...], config: D
     output_dir = Path(hydra_config.runtime.output_dir)
     spec: Spec | None = None
     try:
-        spec = spec_of(config, source)
+        spec = _spec(invocation, invocation.primary, overrides)
         job = Job(
             spec=spec,
-            label=source.label,
+            label=invocation.source.label,
             output_dir=output_dir,
             overrides=overrides,
             others=tuple(
-                (other.label, spec_of(compose_config(overrides, other.directory, other.name), other))
-                for other in others
+                (source.label, _spec(invocation, primary, overrides)) for source, primary in invocation.others
             ),
             number=number,
         )
@@ -376,6 +391,11 @@ def _record(
         spec=None if spec is None else spec.to_config(),
     )
     write_result(output_dir, result)
+
+
+def _spec(invocation: _Invocation, primary: Primary, overrides: Sequence[str]) -> Spec:
+    found = invocation.checked.specs.get(job_key(primary, overrides))
+    return found if found is not None else compose_primary(overrides, primary).spec()
 
 
 class SweepCallback(Callback):

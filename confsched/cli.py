@@ -21,7 +21,7 @@ from pathlib import Path
 
 import yaml
 
-from confsched.app import Command, Job, run
+from confsched.app import Command, Job, is_config_file, run
 from confsched.compose.search import shown_path
 from confsched.curve import lr_curve
 from confsched.errors import ConfigError, ConfschedError, did_you_mean, render
@@ -207,8 +207,11 @@ def _complete(args: list[str]) -> int:
         command = COMMANDS.get(words[1])
         if command is None:
             return 0
-        os.environ["COMP_LINE"] = " ".join([words[0], *words[2:]]) + ("" if typing else " ")
-        return run(command, args)
+        done = words[2:-1] if typing else words[2:]  # config files before the word being typed
+        files = [word for word in done if is_config_file(word)]
+        kept = [word for word in words[2:] if word not in files]
+        os.environ["COMP_LINE"] = " ".join([words[0], *kept]) + ("" if typing else " ")
+        return run(command, [*files, *args])
     return run(COMMANDS["show"], args)
 
 

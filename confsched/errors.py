@@ -6,15 +6,19 @@ that matches nothing, a checkpoint from another spec) raises a :class:`Confsched
 
     scheduler.warmup: 5000 steps exceeds the run (1950 steps)
 
-The CLI prints it as ``error: <that line>`` and exits with code 2.
+The CLI prints it as ``error: <that line>`` and exits with code 2. One error can carry several
+problems (every mistake of a spec, up to :data:`MAX_PROBLEMS`): ``error.problems`` lists them, each
+a one-line error of its own, ``str(error)`` puts each on its own line, and ``path``, ``message`` and
+``source`` are the first one's.
 """
 
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 
 __all__ = [
+    "MAX_PROBLEMS",
     "ConfigError",
     "ConfschedError",
     "GroupError",
@@ -24,6 +28,10 @@ __all__ = [
     "did_you_mean",
     "render",
 ]
+
+
+MAX_PROBLEMS = 20
+"""The most problems one error reports (the rest are counted)."""
 
 
 class ConfschedError(ValueError):
@@ -37,20 +45,70 @@ class ConfschedError(ValueError):
         self.path = path
         self.message = message
         self.source = source
-        where = ": ".join(part for part in (source, path) if part)
-        super().__init__(f"{where}: {message}" if where else message)
+        self.problems: tuple[ConfschedError, ...] = (self,)
+        """Every problem this error reports, in order (just itself for one)."""
+        self.unreported = 0
+        """Problems found beyond :data:`MAX_PROBLEMS`, counted but not listed."""
+        super().__init__(self._line())
+
+    def _line(self) -> str:
+        where = ": ".join(part for part in (self.source, self.path) if part)
+        return f"{where}: {self.message}" if where else self.message
+
+    @classmethod
+    def of(cls, problems: Sequence[ConfschedError]) -> ConfschedError:
+        """One error reporting all of ``problems`` (the first :data:`MAX_PROBLEMS`); a single problem
+        is returned as it is. The result has the first problem's type, path, message and source."""
+        flat = [p for problem in problems for p in problem.problems]
+        if len(flat) == 1:
+            return flat[0]
+        first = flat[0]
+        error = type(first)(first.path, first.message, source=first.source)
+        error.problems = tuple(flat[:MAX_PROBLEMS])
+        error.unreported = len(flat) - len(error.problems) + sum(p.unreported for p in problems)
+        error.args = (str(error),)
+        return error
+
+    def lines(self) -> list[str]:
+        """One line per problem (and one counting those beyond :data:`MAX_PROBLEMS`)."""
+        lines = [problem._line() for problem in self.problems]
+        if self.unreported:
+            lines.append(f"(and {self.unreported} more problem{'s' if self.unreported > 1 else ''})")
+        return lines
+
+    def __str__(self) -> str:
+        return "\n".join(self.lines())
 
     def __reduce__(self) -> tuple[object, ...]:
-        return (_rebuild, (type(self), self.path, self.message, self.source))
+        problems = [(type(p), p.path, p.message, p.source) for p in self.problems]
+        return (_rebuild, (problems, self.unreported))
 
     def within(self, prefix: str, *, source: str = "") -> ConfschedError:
-        """The same error with ``prefix`` put in front of its path (and ``source`` set)."""
-        path = ".".join(part for part in (prefix, self.path) if part).replace(".[", "[")
-        return type(self)(path, self.message, source=source or self.source)
+        """The same error with ``prefix`` put in front of each problem's path (and ``source`` set)."""
+        return self._each(lambda p: (_join(prefix, p.path), p.message, source or p.source))
+
+    def with_source(self, source: str) -> ConfschedError:
+        """The same error, each problem naming ``source`` (a file, a sweep job)."""
+        return self._each(lambda p: (p.path, p.message, source))
+
+    def _each(self, change: Callable[[ConfschedError], tuple[str, str, str]]) -> ConfschedError:
+        changed = []
+        for problem in self.problems:
+            path, message, source = change(problem)
+            changed.append(type(problem)(path, message, source=source))
+        error = ConfschedError.of(changed)
+        error.unreported = self.unreported
+        return error
 
 
-def _rebuild(cls: type[ConfschedError], path: str, message: str, source: str) -> ConfschedError:
-    return cls(path, message, source=source)
+def _join(prefix: str, path: str) -> str:
+    return ".".join(part for part in (prefix, path) if part).replace(".[", "[")
+
+
+def _rebuild(problems: list[tuple[type[ConfschedError], str, str, str]], unreported: int) -> ConfschedError:
+    error = ConfschedError.of([cls(path, message, source=source) for cls, path, message, source in problems])
+    error.unreported = unreported
+    return error
 
 
 class SpecError(ConfschedError):
@@ -111,6 +169,6 @@ def _closest(word: str, choices: list[str]) -> str | None:
 
 
 def render(error: BaseException) -> str:
-    """Render an error as the single line the CLI prints: ``error: <path>: <message>``."""
-    text = " ".join(str(error).split())
-    return f"error: {text}"
+    """Render an error as the CLI prints it: ``error: <path>: <message>``, one line per problem."""
+    lines = error.lines() if isinstance(error, ConfschedError) else [str(error)]
+    return "\n".join(f"error: {' '.join(line.split())}" for line in lines)

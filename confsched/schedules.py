@@ -134,7 +134,7 @@ class Ramp:
     def __call__(self, step: npt.ArrayLike) -> FloatArray:
         p = np.minimum(_progress(as_steps(step), self.length), 1.0)
         if self.shape == "exponential":
-            return np.asarray(self.start ** (1.0 - p), dtype=np.float64)
+            return _python_pow(self.start, 1.0 - p)
         if self.shape == "constant":
             return np.full(p.shape, self.start, dtype=np.float64)
         if self.shape == "linear":
@@ -235,11 +235,8 @@ class PolynomialDecay:
     def __call__(self, step: npt.ArrayLike) -> FloatArray:
         t = as_steps(step)
         remaining = 1 - np.minimum(t, self.length) / self.length
-        # C's pow for every element, as Python's ``**`` (transformers) computes it: NumPy's power
-        # loop replaces x ** 2.0 by x * x and x ** 0.5 by sqrt(x) when the exponent has stride 0
-        # (a scalar, or any 0-d operand), which differ from pow in the last bit for some x.
-        base = np.atleast_1d(remaining)
-        powered = np.power(base, np.full(base.shape, float(self.power))).reshape(np.shape(remaining))
+        # x ** power element by element as Python computes it (transformers does): see _python_pow.
+        powered = _python_pow(remaining, float(self.power))
         decay = (self.lr_init - self.lr_end) * powered + self.lr_end
         return np.where(t > self.length, self.lr_end / self.lr_init, decay / self.lr_init)
 
@@ -279,7 +276,7 @@ class Decay:
     def __call__(self, step: npt.ArrayLike) -> FloatArray:
         p = _progress(np.minimum(as_steps(step), self.length), self.length)
         if self.shape == "exponential":
-            return np.asarray(self.floor**p, dtype=np.float64)
+            return _python_pow(self.floor, p)
         if self.shape == "linear":
             d = 1.0 - p
         elif self.shape == "cosine":
@@ -414,6 +411,45 @@ def sequence(phases: Sequence[tuple[int, Schedule]], then: Schedule) -> Join:
     return Join((*(schedule for _, schedule in phases), then), boundaries)
 
 
+def _python_pow(base: npt.ArrayLike, exponent: npt.ArrayLike) -> FloatArray:
+    """``base ** exponent`` element by element as Python computes it (C's ``pow``).
+
+    NumPy's ``power`` is not C's ``pow``: depending on the release and the CPU it uses its own SIMD
+    code (SVML on AVX-512) for arrays but C's ``pow`` for a single value, or replaces ``x ** 2.0`` by
+    ``x * x``, and then differs in the last bit for some values. One Python operation per element
+    keeps a value the same in a block and alone, and equal to a reference that uses Python floats,
+    whatever the NumPy release. (Bases here are >= 0.)
+    """
+    b, e = np.broadcast_arrays(np.asarray(base, dtype=np.float64), np.asarray(exponent, dtype=np.float64))
+    powered = [x**y for x, y in zip(b.ravel().tolist(), e.ravel().tolist(), strict=True)]
+    return np.asarray(np.array(powered, dtype=np.float64).reshape(b.shape), dtype=np.float64)
+
+
+def _integer_powers(base: float, exponents: npt.ArrayLike) -> FloatArray:
+    """``base ** k`` for integer ``k >= 0``, each computed by Python as torch's closed forms do.
+
+    One Python ``**`` per distinct ``k`` (a table from the smallest to the largest, or of the distinct
+    ones when they are spread out), then NumPy indexing: exact and still vectorised over the steps.
+    """
+    k = np.asarray(exponents, dtype=np.int64)
+    if k.size == 0:
+        return np.zeros(k.shape, dtype=np.float64)
+    low, high = int(k.min()), int(k.max())
+    if high - low < 2 * k.size:
+        table = np.array([_pow_or_inf(base, n) for n in range(low, high + 1)], dtype=np.float64)
+        return np.asarray(table[k - low], dtype=np.float64)
+    distinct, where = np.unique(k, return_inverse=True)
+    table = np.array([_pow_or_inf(base, n) for n in distinct.tolist()], dtype=np.float64)
+    return table[where].reshape(k.shape)
+
+
+def _pow_or_inf(base: float, n: int) -> float:
+    try:
+        return float(base) ** n
+    except OverflowError:  # Python raises where NumPy gives inf
+        return math.inf
+
+
 @dataclass(frozen=True)
 class ExponentialDecay:
     r"""Geometric decay by the rate :math:`\gamma` per ``period`` :math:`P` steps.
@@ -438,8 +474,9 @@ class ExponentialDecay:
         t = as_steps(step)
         if self.until is not None:
             t = np.minimum(t, self.until)
-        exponent = t // self.period if self.staircase else t / self.period
-        return np.asarray(np.power(self.rate, exponent), dtype=np.float64)
+        if self.staircase:  # torch's StepLR closed form: gamma ** (t // step_size) in Python floats
+            return _integer_powers(self.rate, t // self.period)
+        return np.asarray(np.power(self.rate, t / self.period), dtype=np.float64)
 
 
 @dataclass(frozen=True)
@@ -458,7 +495,7 @@ class MultiStep:
 
     def __call__(self, step: npt.ArrayLike) -> FloatArray:
         passed = np.searchsorted(np.asarray(self.milestones, dtype=np.int64), as_steps(step), side="right")
-        return np.asarray(np.power(self.rate, passed), dtype=np.float64)
+        return _integer_powers(self.rate, passed)  # torch's closed form: gamma ** bisect_right(...)
 
 
 @dataclass(frozen=True)

@@ -56,7 +56,7 @@ def test_compose_resolves_interpolations_before_validating():
 
 BAD_OVERRIDES = [
     # (overrides, error type, path, message fragment)
-    (["scheduler.warmpu=5"], ConfigError, "scheduler.warmpu", "unknown key 'warmpu'; did you mean 'warmup'?"),
+    (["scheduler.warmpu=5"], SpecError, "scheduler.warmpu", "unknown key 'warmpu'; did you mean 'warmup'?"),
     (["scheduler=cosin"], ConfigError, "scheduler", "unknown option 'cosin'; did you mean 'cosine'?"),
     (["optimizer=adamww"], ConfigError, "optimizer", "unknown option 'adamww'; did you mean 'adamw'?"),
     (["schedular=linear"], ConfigError, "schedular", "unknown key 'schedular'; did you mean 'scheduler'?"),

@@ -242,12 +242,14 @@ def _is_path_error(message: str) -> bool:
 
 
 def _validate_or_refuse(raw: dict[str, Any]) -> confsched.Spec | None:
-    """The spec, or ``None`` after checking that the refusal is one line naming a path."""
+    """The spec, or ``None`` after checking that each problem of the refusal is one line naming a path."""
     try:
         return confsched.validate(raw)
     except confsched.ConfschedError as error:
-        message = str(error)
-    assert _is_path_error(message), message
+        problems = error.problems
+    assert problems
+    for problem in problems:
+        assert _is_path_error(str(problem)), str(problem)
     return None
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import math
+import pickle
 from typing import Any
 
 import pydantic
@@ -263,12 +264,37 @@ def test_bad_spec_gives_one_exact_line(data, message):
     assert confsched.render(error) == f"error: {message}"
 
 
-def test_several_problems_are_counted():
+def test_every_problem_is_reported_each_on_its_line():
     data = with_("optimizer", lr=-1.0, weight_decay=-1.0)
     data["data"]["batch_size"] = 0
     with pytest.raises(confsched.SpecError) as info:
+        confsched.validate(data, source="run.yaml")
+    error = info.value
+    assert str(error).splitlines() == [
+        "run.yaml: optimizer.lr: must be greater than 0 (got -1.0)",
+        "run.yaml: optimizer.weight_decay: must be greater than or equal to 0 (got -1.0)",
+        "run.yaml: data.batch_size: must be greater than 0 (got 0)",
+    ]
+    assert [p.path for p in error.problems] == ["optimizer.lr", "optimizer.weight_decay", "data.batch_size"]
+    assert (error.path, error.message, error.source) == (
+        "optimizer.lr",
+        "must be greater than 0 (got -1.0)",
+        "run.yaml",
+    )
+    assert all("\n" not in str(p) for p in error.problems)
+    assert confsched.render(error) == "\n".join(f"error: {line}" for line in str(error).splitlines())
+    assert str(pickle.loads(pickle.dumps(error))) == str(error)
+
+
+def test_at_most_twenty_problems_are_listed_and_the_rest_counted():
+    data = with_("optimizer", groups=[{"name": f"g{i}", "params": ["x"], "lr": -1.0} for i in range(25)])
+    with pytest.raises(confsched.SpecError) as info:
         confsched.validate(data)
-    assert str(info.value) == "optimizer.lr: must be greater than 0 (got -1.0) (and 2 more problems)"
+    lines = str(info.value).splitlines()
+    assert len(lines) == 21
+    assert lines[0] == "optimizer.groups[0].lr: must be greater than 0 (got -1.0)"
+    assert lines[19] == "optimizer.groups[19].lr: must be greater than 0 (got -1.0)"
+    assert lines[20] == "(and 5 more problems)"
 
 
 def test_source_is_named_first():

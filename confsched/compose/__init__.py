@@ -5,11 +5,19 @@ A command line or a ``confsched.compose(...)`` call goes through these modules, 
 - :mod:`~confsched.compose.search`: where configs are found (a user's directory, then the shipped
   ``conf/`` tree) and Hydra's search path;
 - :mod:`~confsched.compose.files`: reading one spec file (``confsched.load``, ``show FILE.yaml``);
-- :mod:`~confsched.compose.overrides`: parsing the overrides;
-- :mod:`~confsched.compose.config`: Hydra composes, OmegaConf resolves, pydantic validates;
+- :mod:`~confsched.compose.primary`: a spec file's own sections become group options, so
+  ``scheduler=cosine`` replaces its ``scheduler:`` section;
+- :mod:`~confsched.compose.overrides`: parsing the overrides, and what Hydra must read for them
+  (``experiment=X`` is ``+experiment=X``; a key of a spec section needs no ``+``);
+- :mod:`~confsched.compose.schema`: what the spec's models know (keys of each family and optimizer);
+- :mod:`~confsched.compose.config`: Hydra composes (recording where each value came from),
+  OmegaConf resolves, :mod:`~confsched.compose.retype` drops the keys a section's new type does
+  not know, pydantic validates (every problem, each naming the file that set its value);
 - :mod:`~confsched.compose.hydra_section`: what a file may set under ``hydra:``;
 - :mod:`~confsched.compose.hydra_errors`: Hydra's and PyYAML's errors as one line;
-- :mod:`~confsched.compose.sweep`: the pre-check of every job of a ``-m`` sweep.
+- :mod:`~confsched.compose.sweep`: the pre-check of every job of a ``-m`` sweep;
+- :mod:`~confsched.compose.hydra_app`: the same rules in a user's own ``@hydra.main`` application
+  (``confsched.from_hydra(cfg)``).
 
 The ``confsched`` command (:mod:`confsched.cli`) and its Hydra application runner
 (:mod:`confsched.app`) sit on top; nothing here imports them.
@@ -17,11 +25,12 @@ The ``confsched`` command (:mod:`confsched.cli`) and its Hydra application runne
 
 from __future__ import annotations
 
-from confsched.compose.config import compose, compose_config, load, spec_of, to_data
+from confsched.compose.config import Composed, compose, compose_config, compose_primary, load, to_data
 from confsched.compose.files import read_file
 from confsched.compose.hydra_errors import hydra_error, yaml_error
 from confsched.compose.hydra_section import refuse_hydra_code
 from confsched.compose.overrides import parse_overrides
+from confsched.compose.primary import Primary, open_primary
 from confsched.compose.search import (
     HYDRA_VERSION_BASE,
     Source,
@@ -33,20 +42,23 @@ from confsched.compose.sweep import check_jobs, combinations
 
 __all__ = [
     "HYDRA_VERSION_BASE",
+    "Composed",
+    "Primary",
     "Source",
     "check_jobs",
     "combinations",
     "compose",
     "compose_config",
+    "compose_primary",
     "hydra_error",
     "load",
+    "open_primary",
     "parse_overrides",
     "read_file",
     "refuse_hydra_code",
     "search_dirs",
     "shipped_config_dir",
     "shown_path",
-    "spec_of",
     "to_data",
     "yaml_error",
 ]

@@ -19,15 +19,22 @@ __all__ = ["first_line", "hydra_error", "yaml_error"]
 
 
 def hydra_error(
-    exc: BaseException, config_name: str = "config", primaries: Sequence[str] = ()
+    exc: BaseException,
+    config_name: str = "config",
+    primaries: Sequence[str] = (),
+    overrides: Sequence[str] = (),
 ) -> ConfigError:
     """Translate one of Hydra's composition errors into a one-line :class:`ConfigError`.
 
-    ``primaries`` are the config names that could have been meant when the primary config is missing.
+    ``primaries`` are the config names that could have been meant when the primary config is missing;
+    ``overrides`` those Hydra was given (where Hydra refuses one, the line says what would work).
     """
     from hydra.errors import MissingConfigException
 
     cause = exc.__cause__
+    refused = _refused(str(exc), overrides)
+    if refused is not None:
+        return refused
     if isinstance(exc, MissingConfigException):
         missing = str(exc.missing_cfg_file or config_name)
         if exc.options is None:
@@ -37,7 +44,7 @@ def hydra_error(
                 f"(primary configs here: {', '.join(primaries) or 'none'})",
             )
         group, _, option = missing.rpartition("/")
-        options = list(exc.options)
+        options = [o for o in exc.options if o != "(file)"]  # a spec file's own section
         return ConfigError(
             group,
             f"unknown option '{option}'{did_you_mean(option, options)} (choose one of: {', '.join(options)})",
@@ -52,6 +59,11 @@ def hydra_error(
                 str(cause.full_key),
                 f"unknown key '{key}'{did_you_mean(key, allowed)} (allowed here: {', '.join(allowed)})",
             )
+        if "list index out of range" in str(cause):
+            return ConfigError(
+                str(cause.full_key),
+                "the list has no such item: set the whole list to add one (key=[...])",
+            )
         return ConfigError(str(cause.full_key), first_line(cause))
     text = str(exc)
     if text.startswith("Ambiguous value for argument"):
@@ -62,6 +74,28 @@ def hydra_error(
             "for a list write key=[a,b]",
         )
     return ConfigError("", first_line(exc))
+
+
+def _refused(text: str, overrides: Sequence[str]) -> ConfigError | None:
+    """Hydra's refusals of an override, each as one line with the override that would work."""
+    quoted = text.split("'")[1] if text.count("'") >= 2 else ""
+    given = next((o for o in overrides if o.lstrip("+~").split("=")[0].split("@")[0] == quoted), "")
+    plain = given.lstrip("+")
+    if text.startswith("Could not override") and "No match in the defaults list" in text:
+        return ConfigError(quoted, f"'{quoted}' is not in the defaults list: add it with +{plain}")
+    if text.startswith("Could not append to config. An item is already at"):
+        return ConfigError(quoted, f"'{quoted}' is already set: change it with {plain} (or ++{plain})")
+    if text.startswith("Could not add") and "is already in the defaults list" in text:
+        return ConfigError(quoted, f"'{quoted}' is already chosen: swap it with {plain}")
+    if text.startswith("Multiple values for "):
+        group = text[len("Multiple values for ") :].split(".")[0]
+        chosen = [o for o in overrides if o.lstrip("+").split("=")[0] == group]
+        return ConfigError(group, f"{group} is chosen {len(chosen)} times ({' '.join(chosen)}): give one")
+    if text.startswith("Could not delete from config"):
+        return ConfigError(
+            quoted, f"cannot delete '{quoted}': {first_line(Exception(text.split('.', 1)[1]))}"
+        )
+    return None
 
 
 def first_line(exc: BaseException) -> str:

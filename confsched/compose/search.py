@@ -8,6 +8,7 @@ the shipped one and everything the user does not define comes from confsched.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -74,12 +75,12 @@ def search_dirs(config_dir: str | Path | None) -> list[Path]:
     return [directory, shipped]
 
 
-def search_path(config_dir: str | Path | None) -> Any:
-    """Hydra's search path for ``search_dirs(config_dir)``, built as the command line builds it."""
+def search_path(dirs: Sequence[Path]) -> Any:
+    """Hydra's search path for ``dirs`` (in search order), built as the command line builds it."""
     from hydra._internal.utils import create_config_search_path
     from hydra.core.config_search_path import SearchPathQuery
 
-    primary, *more = search_dirs(config_dir)
+    primary, *more = dirs
     path = create_config_search_path(str(primary))
     for directory in more:  # where `--config-dir` goes: behind the primary dir, before the schema
         path.prepend("command-line", f"file://{directory}", anchor=SearchPathQuery(provider="schema"))

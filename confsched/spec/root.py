@@ -360,9 +360,16 @@ def _in_report_order(errors: list[Any]) -> list[Any]:
 
 
 def spec_error(exc: ValidationError, *, source: str = "") -> SpecError:
-    """Turn pydantic's first error into a one-line :class:`SpecError` with the config path."""
-    errors = _in_report_order(exc.errors(include_url=False))
-    err = errors[0]
+    """Turn pydantic's errors into a :class:`SpecError` with one line per problem, each with its
+    config path (up to ``MAX_PROBLEMS``; a single problem is one line)."""
+    problems = [_problem(err, source) for err in _in_report_order(exc.errors(include_url=False))]
+    error = ConfschedError.of(problems)
+    assert isinstance(error, SpecError)
+    return error
+
+
+def _problem(err: Any, source: str) -> SpecError:
+    """One of pydantic's errors as a one-line :class:`SpecError` with the config path."""
     loc = tuple(err["loc"])
     kind = err["type"]
     value = err.get("input")
@@ -370,21 +377,20 @@ def spec_error(exc: ValidationError, *, source: str = "") -> SpecError:
     if kind == "missing" and isinstance(loc[-1], int):  # a list too short for a fixed-length tuple
         loc, kind, ctx = loc[:-1], "too_short", {"field_type": "Tuple"}
     path, here = _walk(loc)
-    more = f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})" if len(errors) > 1 else ""
 
     if kind == "value_error" and isinstance(ctx.get("error"), ConfschedError):
         inner = ctx["error"]
-        return SpecError(_join(path, inner.path), inner.message + more, source=source)
+        return SpecError(_join(path, inner.path), inner.message, source=source)
     if kind == "extra_forbidden":
         _, parent = _walk(loc[:-1])
         key = str(loc[-1])
         allowed = sorted(_members(parent)[0].model_fields) if _is_model(_members(parent)[0]) else []
         hint = did_you_mean(key, allowed)
         return SpecError(
-            path, f"unknown key '{key}'{hint} (allowed here: {_choices(allowed)}){more}", source=source
+            path, f"unknown key '{key}'{hint} (allowed here: {_choices(allowed)})", source=source
         )
     if kind == "union_tag_not_found" and not isinstance(value, Mapping):
-        return SpecError(path, f"expected a mapping of keys, got {_describe(value)}{more}", source=source)
+        return SpecError(path, f"expected a mapping of keys, got {_describe(value)}", source=source)
     if kind in ("union_tag_invalid", "union_tag_not_found"):
         section = path.split(".")[-1].split("[")[0]
         names = list(FAMILIES) if section in ("scheduler",) else list(OPTIMIZERS)
@@ -397,24 +403,24 @@ def spec_error(exc: ValidationError, *, source: str = "") -> SpecError:
             source=source,
         )
     if kind == "missing":
-        return SpecError(path, f"required key is missing{more}", source=source)
+        return SpecError(path, "required key is missing", source=source)
     if kind in ("too_short", "too_long", "tuple_type"):
-        return SpecError(path, f"{_wrong_length(kind, ctx, here, value)}{more}", source=source)
+        return SpecError(path, f"{_wrong_length(kind, ctx, here, value)}", source=source)
     if kind in ("bool_parsing", "bool_type"):
-        return SpecError(path, f"must be true or false (got {_describe(value)}){more}", source=source)
+        return SpecError(path, f"must be true or false (got {_describe(value)})", source=source)
     if kind in ("model_type", "model_attributes_type", "dict_type"):
-        return SpecError(path, f"expected a mapping of keys, got {_describe(value)}{more}", source=source)
+        return SpecError(path, f"expected a mapping of keys, got {_describe(value)}", source=source)
     if kind == "literal_error":
         expected = ctx.get("expected", "")
         options = [o.strip().strip("'") for o in str(expected).replace(" or ", ", ").split(",")]
         hint = did_you_mean(str(value), options) if isinstance(value, str) else ""
         return SpecError(
-            path, f"{_describe(value)} is not allowed{hint} (choose one of: {expected}){more}", source=source
+            path, f"{_describe(value)} is not allowed{hint} (choose one of: {expected})", source=source
         )
     message = str(err["msg"])
     for prefix in ("Value error, ", "Input should be ", "Assertion failed, "):
         if message.startswith(prefix):
             message = ("must be " if prefix == "Input should be " else "") + message[len(prefix) :]
     if kind == "value_error":
-        return SpecError(path, message + more, source=source)
-    return SpecError(path, f"{message} (got {_describe(value)}){more}", source=source)
+        return SpecError(path, message, source=source)
+    return SpecError(path, f"{message} (got {_describe(value)})", source=source)
