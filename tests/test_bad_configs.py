@@ -69,6 +69,13 @@ AT_LOAD = [case for case in CASES if not case.at_build]
 AT_BUILD = [case for case in CASES if case.at_build]
 
 JOBLIB = find_spec("hydra_plugins.hydra_joblib_launcher") is not None
+LAUNCHERS = sorted(
+    {"basic", "slurm"}  # Hydra's own, and confsched's conf/hydra/launcher/slurm.yaml
+    | ({"joblib"} if JOBLIB else set())
+    | ({"ray", "ray_aws"} if find_spec("hydra_plugins.hydra_ray_launcher") else set())
+    | ({"submitit_local", "submitit_slurm"} if find_spec("hydra_plugins.hydra_submitit_launcher") else set())
+)
+"""The options of ``hydra/launcher`` here: they depend on the Hydra plugins installed."""
 FAMILIES = ", ".join(sorted(confsched.FAMILIES))
 SCHEDULER_KEYS = "(allowed here: name, num_cycles, warmup, warmup_shape, warmup_start)"
 DURATION = (
@@ -106,8 +113,9 @@ BAD_OVERRIDES = [
         "(choose one of: bert_finetune, llm_wsd, resnet_imagenet)",
     ),
     (
-        ("plot", "hydra/launcher=jobib"),  # the options are the launchers installed: basic and joblib
-        "hydra/launcher: unknown option 'jobib'; did you mean 'joblib'? (choose one of: basic, joblib)",
+        ("plot", "hydra/launcher=jobib"),  # the options: Hydra's basic, confsched's slurm, those installed
+        "hydra/launcher: unknown option 'jobib'; did you mean 'joblib'? "
+        f"(choose one of: {', '.join(LAUNCHERS)})",
     ),
     (
         ("show", "scheduler.warmup_shape=expo"),

@@ -117,7 +117,7 @@ def test_the_optuna_preset_searches_confsched_knobs_and_every_corner_validates()
         "maximize",
         0,
     )
-    assert hydra.sweeper._target_ == "hydra_plugins.confsched_optuna_sweeper.sweeper.OptunaSweeper"
+    assert hydra.sweeper._target_ == "hydra_plugins.confsched_sweepers.optuna_sweeper.OptunaSweeper"
     params = OverridesParser.create().parse_overrides([f"{k}={v}" for k, v in hydra.sweeper.params.items()])
     family, warmup, lr = params
     assert (family.key_or_group, warmup.key_or_group, lr.key_or_group) == (

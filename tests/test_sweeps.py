@@ -27,9 +27,11 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
+from omegaconf import OmegaConf
 
 import confsched
 from confsched.integrations.sweep import JOB_FILE, JobResult, read_result, write_result
@@ -440,3 +442,183 @@ def test_an_optuna_study_counts_invalid_trials_as_failed_and_goes_on(tmp_path):
     ]
     assert {j.error for j in sweep.failed} == {"scheduler.warmup: 700 steps exceeds the run (30 steps)"}
     assert sweep.metrics == ("test_accuracy",)
+
+
+# ---- the pre-check: counted first, streamed, a file's own sweep, one composition per group choice
+
+
+RUN_YAML = """\
+optimizer: {name: adamw, lr: 1.0e-3}
+scheduler: {name: cosine_with_restarts, warmup: 10, num_cycles: 2}
+data: {dataset_size: 100, batch_size: 10}
+training: {epochs: 5}
+"""
+
+
+@pytest.fixture
+def run_file(tmp_path: Path) -> Path:
+    (tmp_path / "run.yaml").write_text(RUN_YAML)
+    return tmp_path / "run.yaml"
+
+
+def check(*overrides: str, where: Path | None = None, **options: Any) -> Any:
+    """``check_jobs`` of ``-m OVERRIDES`` on the shipped tree (or the spec file ``where``)."""
+    from confsched.compose.primary import open_primary
+    from confsched.compose.sweep import check_jobs
+
+    directory, name = (None, "config") if where is None else (where.parent, where.stem)
+    with open_primary(directory, name, "" if where is None else where.name) as primary:
+        return check_jobs(primary, [], [], list(overrides), validate_specs=True, multirun=True, **options)
+
+
+def test_a_sweep_is_counted_before_it_is_expanded_and_refused_above_the_limit():
+    from confsched.errors import ConfigError
+
+    with pytest.raises(ConfigError) as info:  # 10**24 jobs: listing them would never end
+        check("scheduler.warmup=range(0,1000000000000)", "optimizer.lr=range(1,1000000000001)")
+    assert str(info.value) == (
+        "the sweep has 1,000,000,000,000,000,000,000,000 jobs (1000000000000 x 1000000000000), more than "
+        "the limit of 10,000: sweep fewer values, or raise the limit with --max-jobs N"
+    )
+    with pytest.raises(ConfigError, match=r"^the sweep has 6 jobs \(3 x 2\), more than the limit of 5:"):
+        check("scheduler=linear,cosine,polynomial", "scheduler.warmup=0,10", max_jobs=5)
+    assert check("scheduler=linear,cosine,polynomial", "scheduler.warmup=0,10", max_jobs=6).jobs == 6
+    assert check("scheduler.warmup=range(0,100,7)").jobs == 15  # ceil(100 / 7)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        (
+            ["scheduler.warmup=interval(0,1)"],
+            "scheduler.warmup: interval(0,1) is for a sweeper that proposes",
+        ),
+        (
+            ["scheduler.warmup=range(0,10,0)"],
+            "scheduler.warmup: range(0,10,0) needs a step other than 0",
+        ),
+    ],
+)
+def test_a_sweep_the_basic_sweeper_cannot_run_is_one_line(overrides, expected):
+    from confsched.errors import ConfigError
+
+    with pytest.raises(ConfigError) as info:
+        check(*overrides)
+    assert str(info.value).startswith(expected)
+
+
+def test_glob_sweeps_the_options_of_a_group():
+    seen: list[str] = []
+    check("scheduler=glob(cosine*)", each=lambda n, task, spec: seen.append(spec.scheduler.name))
+    assert seen == sorted(name for name in confsched.FAMILIES if name.startswith("cosine"))
+
+
+def test_a_file_that_makes_its_own_sweep_is_checked_job_by_job(tmp_path):
+    """hydra.mode: MULTIRUN and hydra.sweeper.params in a spec file: job 1 fails before job 0 runs."""
+    (tmp_path / "run.yaml").write_text(
+        RUN_YAML + "hydra:\n  mode: MULTIRUN\n  sweeper:\n    params:\n      scheduler.warmup: 10,5000\n"
+    )
+    code = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "confsched",
+            "plot",
+            "run.yaml",
+            "optimizer.lr=1e-3,3e-3",
+            "hydra.sweep.dir=s",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert (code.returncode, code.stdout) == (2, "")
+    assert code.stderr == (  # the file's params first, then the command line's, as Hydra's basic sweeper
+        "error: run.yaml, job 2 (scheduler.warmup=5000 optimizer.lr=0.001): scheduler.warmup: 5000 steps "
+        "exceeds the run (50 steps)\n"
+    )
+    assert not (tmp_path / "s").exists()  # no job ran
+
+
+def test_the_composer_composes_each_group_choice_once_and_equals_hydra(run_file):
+    """A job composed from its group choices' composition, plus its values, is Hydra's composition."""
+    from confsched.compose.config import compose_primary
+    from confsched.compose.primary import open_primary
+    from confsched.compose.sweep import Composer
+
+    jobs = [
+        ["scheduler.warmup=5", "optimizer.lr=3e-3"],
+        ["scheduler=linear", "scheduler.warmup=5"],
+        ["scheduler=linear", "scheduler.warmup=7", "+data.drop_last=true"],
+        ["scheduler.name=linear", "scheduler.warmup=50%"],  # a change of type: num_cycles dropped
+        ["scheduler=polynomial", "scheduler.power=2.0", "scheduler.warmup=5"],
+        ["optimizer=sgd", "optimizer.momentum=0.8", "~scheduler.num_cycles"],
+    ]
+    with open_primary(run_file.parent, "run", "run.yaml") as primary:
+        composer = Composer(primary)
+        for job in jobs:
+            fast, full = composer.compose(job), compose_primary(job, primary)
+            assert OmegaConf.to_container(fast.config) == OmegaConf.to_container(full.config), job
+            assert fast.promoted == full.promoted, job
+            notes: tuple[list[str], list[str]] = ([], [])
+            assert fast.spec(notes[0].append) == full.spec(notes[1].append), job
+            assert notes[0] == notes[1], job
+        assert len(composer._composed) == 4  # (file), linear, polynomial, sgd: not one per job
+
+
+def test_the_jobs_configs_equal_hydras_own():
+    """What the launcher hands each job (the hydra node too) through SweepConfigs, against Hydra."""
+    from hydra._internal.config_loader_impl import ConfigLoaderImpl
+    from hydra.core.utils import setup_globals
+    from hydra.types import RunMode
+
+    from confsched.compose.search import search_dirs, search_path
+    from confsched.compose.sweep import SweepConfigs
+
+    setup_globals()
+    loader = ConfigLoaderImpl(config_search_path=search_path(search_dirs(None)))
+    master = loader.load_configuration("config", ["hydra.job.name=x", "scheduler=linear"], RunMode.MULTIRUN)
+    configs = SweepConfigs(loader)
+    for job in (
+        ["scheduler=linear", "scheduler.warmup=5"],
+        ["scheduler=linear", "scheduler.warmup=9", "++scheduler.warmup_start=0.1"],
+        ["scheduler=cosine", "optimizer.lr=0.01", "scheduler.warmup=5"],
+    ):
+        ours, hydras = configs.load_sweep_config(master, job), loader.load_sweep_config(master, job)
+        assert OmegaConf.to_container(ours) == OmegaConf.to_container(hydras), job
+    assert len(configs._composed) == 2
+
+
+def test_a_second_sweep_into_a_used_sweep_dir_is_refused(tmp_path):
+    from confsched.errors import ConfschedError
+    from confsched.integrations.sweep import SWEEP_MARK, claim_sweep_dir
+
+    claim_sweep_dir(tmp_path / "s")
+    assert (tmp_path / "s" / SWEEP_MARK).is_file()
+    with pytest.raises(ConfschedError, match=r"^hydra.sweep.dir: .*s holds another sweep already"):
+        claim_sweep_dir(tmp_path / "s")
+    (tmp_path / "hydras" / "0").mkdir(parents=True)  # a sweep of Hydra's own, unmarked
+    with pytest.raises(ConfschedError, match="holds another sweep already"):
+        claim_sweep_dir(tmp_path / "hydras")
+
+
+@needs_cli
+def test_plot_m_into_a_used_sweep_dir_says_so_and_leaves_it_alone(tmp_path):
+    assert CONFSCHED is not None
+    run([CONFSCHED, "plot", "-m", "scheduler=linear,cosine,polynomial", "hydra.sweep.dir=s"], tmp_path)
+    before = sorted(p.name for p in (tmp_path / "s").iterdir())
+    second = subprocess.run(
+        [CONFSCHED, "plot", "-m", "scheduler=linear,cosine", "hydra.sweep.dir=s"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert (second.returncode, second.stdout) == (2, "")
+    assert second.stderr == (
+        "error: hydra.sweep.dir: s holds another sweep already; give each sweep its own directory "
+        "(another hydra.sweep.dir=..., or delete that one)\n"
+    )
+    assert sorted(p.name for p in (tmp_path / "s").iterdir()) == before
+    assert len(read_sweep(tmp_path / "s").jobs) == 3

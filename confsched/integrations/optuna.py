@@ -17,7 +17,7 @@ confsched's wheel puts the entry point)::
       - override /hydra/sweeper: optuna
     hydra:
       sweeper:
-        _target_: hydra_plugins.confsched_optuna_sweeper.sweeper.OptunaSweeper
+        _target_: hydra_plugins.confsched_sweepers.optuna_sweeper.OptunaSweeper
 
 Works with any launcher: the job's exception comes back inside Hydra's ``JobReturn`` (pickled by
 submitit or Ray), so it is recognised wherever the job ran.

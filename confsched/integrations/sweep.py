@@ -26,8 +26,9 @@ from __future__ import annotations
 import json
 import math
 import os
+import sys
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,10 +38,23 @@ from omegaconf import DictConfig, OmegaConf
 
 from confsched.errors import ConfschedError
 
-__all__ = ["JOB_FILE", "JobRecorder", "JobResult", "error_line", "read_result", "write_result"]
+__all__ = [
+    "JOB_FILE",
+    "SWEEP_MARK",
+    "JobRecorder",
+    "JobResult",
+    "claim_sweep_dir",
+    "error_line",
+    "read_result",
+    "take_sweep_dir",
+    "write_result",
+]
 
 JOB_FILE = "confsched_job.json"
 """The name of a job's result file, in the job's output directory."""
+
+SWEEP_MARK = ".confsched_sweep"
+"""The file that marks a sweep directory as taken by one sweep (see :func:`claim_sweep_dir`)."""
 
 _FORMAT = 1
 SPEC_SECTIONS = ("optimizer", "scheduler", "data", "training")
@@ -154,8 +168,46 @@ def spec_config(config: DictConfig | Mapping[str, Any], spec_key: str = "") -> d
     return validate(sections).to_config()
 
 
+def claim_sweep_dir(sweep_dir: str | Path) -> Path:
+    """Take ``sweep_dir`` for one sweep, or refuse: a second sweep into a used directory would mix
+    its jobs with the first's (two at once interleave their files; a later, smaller one leaves the
+    earlier one's extra jobs in its report). The claim is a file created only if it does not exist
+    (``O_EXCL``), so of two sweeps started together exactly one gets the directory.
+
+    Raises ``ConfschedError`` naming ``hydra.sweep.dir`` when the directory holds a sweep already.
+    """
+    from confsched.compose.search import shown_path
+
+    directory = Path(sweep_dir)
+    directory.mkdir(parents=True, exist_ok=True)
+    earlier = [p for p in directory.iterdir() if p.name == "multirun.yaml" or p.name.isdigit()]
+    try:
+        if earlier and not (directory / SWEEP_MARK).exists():
+            raise FileExistsError  # a sweep of Hydra's own, before confsched marked directories
+        os.close(os.open(directory / SWEEP_MARK, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
+    except FileExistsError:
+        raise ConfschedError(
+            "hydra.sweep.dir",
+            f"{shown_path(directory)} holds another sweep already; give each sweep its own directory "
+            "(another hydra.sweep.dir=..., or delete that one)",
+        ) from None
+    return directory
+
+
+def take_sweep_dir(sweep_dir: str) -> None:
+    """:func:`claim_sweep_dir` in a Hydra callback: a refusal is the one ``error:`` line and exit code 2."""
+    from confsched.errors import render
+
+    try:
+        claim_sweep_dir(sweep_dir)
+    except ConfschedError as error:
+        print(render(error), file=sys.stderr)
+        raise SystemExit(2) from None
+
+
 class JobRecorder(Callback):
-    """Hydra callback: at the end of each job, write its :class:`JobResult` into its output dir.
+    """Hydra callback: at the end of each job, write its :class:`JobResult` into its output dir, and
+    at the start of a sweep take its directory (a used one is refused).
 
     ``metric`` names what the task function returns (a number; a mapping of numbers keeps its own
     names); ``spec_key`` is where the spec's sections are in the job config (the top level when
@@ -165,6 +217,10 @@ class JobRecorder(Callback):
     def __init__(self, metric: str = "metric", spec_key: str = "") -> None:
         self.metric = metric
         self.spec_key = spec_key
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        """Take the sweep directory (:func:`claim_sweep_dir`); a used one ends the run: exit code 2."""
+        take_sweep_dir(str(config.hydra.sweep.dir))
 
     def on_job_end(self, config: DictConfig, job_return: Any, **kwargs: Any) -> None:
         from hydra.core.utils import JobStatus
@@ -186,8 +242,3 @@ class JobRecorder(Callback):
             spec=spec,
         )
         write_result(str(config.hydra.runtime.output_dir), result)
-
-
-def results_in(directories: Sequence[Path]) -> list[Path]:
-    """The result files of ``directories`` that exist."""
-    return [d / JOB_FILE for d in directories if (d / JOB_FILE).is_file()]

@@ -1,1 +1,0 @@
-"""confsched's Hydra plugins (Hydra finds plugins only in the ``hydra_plugins`` namespace package)."""
