@@ -44,7 +44,7 @@ def example() -> Any:
 
 def readme_commands() -> list[list[str]]:
     """The example's command lines in the README, as argument lists after ``python``."""
-    (block,) = (b for b in code_blocks(ROOT / "README.md") if b.lang == "bash" and "examples/" in b.text)
+    (block,) = (b for b in code_blocks(ROOT / "README.md") if b.lang == "bash" and "# one run" in b.text)
     commands = [shlex.split(command) for command, _ in block.commands()]
     assert all(words[:2] == ["python", "examples/train_digits.py"] for words in commands)
     return [words[1:] for words in commands]

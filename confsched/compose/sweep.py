@@ -97,6 +97,10 @@ class Composer:
             self._composed.move_to_end(structure)
         return with_values(base, values, given) if values else base
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled for a launcher's worker: the primary, without the composed configs."""
+        return (Composer, (self.primary,))
+
     def spec(self, overrides: Sequence[str], note: Callable[[str], None] | None = None) -> Spec:
         """The validated spec of a job (``note``: each key dropped by a change of type)."""
         return self.compose(overrides).spec(note=note)
@@ -251,8 +255,14 @@ class SweepConfigs:
         self.loader = loader
         self._composed: OrderedDict[tuple[str, ...], Any] = OrderedDict()
 
-    def __getattr__(self, name: str) -> Any:
+    def __getattr__(self, name: str) -> Any:  # only for what this class does not have itself
+        if name in ("loader", "_composed") or name.startswith("__"):
+            raise AttributeError(name)
         return getattr(self.loader, name)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled for a launcher's worker (joblib, submitit, Ray): the loader, without the cache."""
+        return (SweepConfigs, (self.loader,))
 
     def load_sweep_config(self, master_config: Any, sweep_overrides: list[str]) -> Any:
         from hydra._internal.config_loader_impl import ConfigLoaderImpl, get_overrides_dirname
