@@ -164,11 +164,7 @@ def _split_flags(args: list[str]) -> tuple[list[str], dict[str, str]]:
         if not value:
             raise ConfigError("", f"{flag} needs a value")
         if key in taken:
-            what = {
-                "config_dir": "config directory (--config-dir or --config-path)",
-                "config_name": "config name",
-            }
-            raise ConfigError("", f"{flag}: give one {what.get(key, 'value')}")
+            raise ConfigError("", f"{flag}: give one {_ONCE[key]}")
         taken[key] = value
     return kept, taken
 

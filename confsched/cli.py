@@ -160,6 +160,7 @@ def usage() -> str:
         "  confsched show +experiment=bert_finetune",
         "  confsched diff HEAD:my_run.yaml my_run.yaml",
         "  confsched plot --config-dir ./conf --config-name my_run",
+        "  confsched show -m 'scheduler.warmup=range(0,20000)' --max-jobs 20000   # above 10,000 jobs",
         "  confsched report multirun/2026-01-31/12-00-00",
         "",
         "Each of show, plot and diff is a Hydra application: `confsched plot --help` lists the config",

@@ -622,3 +622,25 @@ def test_plot_m_into_a_used_sweep_dir_says_so_and_leaves_it_alone(tmp_path):
     )
     assert sorted(p.name for p in (tmp_path / "s").iterdir()) == before
     assert len(read_sweep(tmp_path / "s").jobs) == 3
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (
+            ["show", "-m", "scheduler.warmup=range(0,3)", "--max-jobs", "2"],
+            "error: the sweep has 3 jobs (3), more than the limit of 2: sweep fewer values, or raise the "
+            "limit with --max-jobs N\n",
+        ),
+        (
+            ["show", "-m", "--max-jobs=many"],
+            "error: --max-jobs takes a whole number of jobs, at least 1 (got 'many')\n",
+        ),
+        (["show", "--max-jobs", "2", "--max-jobs", "3"], "error: --max-jobs: give one job limit\n"),
+    ],
+)
+def test_the_job_limit_is_an_option_of_the_command(args, expected, capsys):
+    from confsched.cli import main
+
+    assert main(args) == 2
+    assert capsys.readouterr().err == expected
