@@ -106,10 +106,17 @@ class Composer:
         return self.compose(overrides).spec(note=note)
 
 
+def _parse(overrides: Sequence[str]) -> tuple[Any, ...]:
+    """Parsed overrides (shared: copy one before changing it)."""
+    return tuple(_parse_one(text) for text in overrides)
+
+
 @functools.lru_cache(maxsize=4096)
-def _parse(overrides: tuple[str, ...]) -> tuple[Any, ...]:
-    """Parsed overrides, once per distinct command line (Hydra's parser takes ~1 ms an override)."""
-    return tuple(parse_overrides(overrides))
+def _parse_one(text: str) -> Any:
+    """One override parsed, once per distinct text (Hydra's parser takes about 1 ms an override; a
+    sweep has as many distinct texts as values, not as jobs)."""
+    (parsed,) = parse_overrides([text])
+    return parsed
 
 
 def check_jobs(
