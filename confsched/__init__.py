@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from confsched.compose.hydra_app import from_hydra
-from confsched.curve import lr_curve, momentum_curve
+from confsched.curve import lr_curve, momentum_curve, weight_decay_curve
 from confsched.errors import (
     ConfigError,
     ConfschedError,
@@ -77,6 +77,7 @@ __all__ = [
     "register_optimizer",
     "render",
     "validate",
+    "weight_decay_curve",
 ]
 
 _TORCH_NAMES = {

@@ -11,8 +11,8 @@ from torch.optim.lr_scheduler import LRScheduler
 
 from confsched.errors import SpecError
 from confsched.groups import plan_groups
-from confsched.lr_scheduler import MetricDrivenLR, ScheduledLR
-from confsched.schedules import Schedule, momentum_schedule
+from confsched.lr_scheduler import GroupSchedules, MetricDrivenLR, ScheduledLR
+from confsched.schedules import Schedule
 from confsched.spec.optimizer import OPTIMIZERS
 from confsched.spec.root import Spec
 
@@ -31,11 +31,12 @@ def build_optimizer(spec: Spec, model: NamedParameters) -> Optimizer:
     """The ``torch.optim`` optimizer of ``spec.optimizer`` over the model's trainable parameters.
 
     Param groups follow :func:`confsched.groups.plan_groups`; each carries ``name`` (e.g. ``head``
-    or ``head.no_decay``) and ``lr_group`` (``head``) keys besides torch's own.
+    or ``head.no_decay``) and ``lr_group`` (``head``) keys besides torch's own. The optimizer's
+    default LR is ``spec.lr`` (``optimizer.lr`` after ``lr_scaling``).
     """
     named, frozen = _named(model)
     by_name = dict(named)
-    plans = plan_groups(spec.optimizer, [name for name, _ in named], frozen)
+    plans = plan_groups(spec.optimizer, [name for name, _ in named], frozen, spec.group_base_lrs)
     as_tensor = spec.optimizer.lr_as_tensor
     param_groups = [
         {
@@ -51,7 +52,7 @@ def build_optimizer(spec: Spec, model: NamedParameters) -> Optimizer:
     optimizer_class = entry.optimizer_class or getattr(torch.optim, entry.target.rsplit(".", 1)[1])
     optimizer: Optimizer = optimizer_class(
         param_groups,
-        lr=spec.optimizer.lr,
+        lr=spec.lr,
         weight_decay=spec.optimizer.weight_decay,
         **spec.optimizer.torch_kwargs(),
     )
@@ -80,7 +81,8 @@ def build_scheduler(spec: Spec, optimizer: Optimizer, *, allow_spec_change: bool
             fingerprint=fingerprint,
             spec_config=spec_config,
             allow_spec_change=allow_spec_change,
-            momentum=momentum_schedule(schedule),
+            momentum=spec.momentum_schedule,
+            weight_decay=spec.weight_decay_schedule,
         )
     return MetricDrivenLR(
         optimizer,
@@ -91,12 +93,13 @@ def build_scheduler(spec: Spec, optimizer: Optimizer, *, allow_spec_change: bool
     )
 
 
-def _param_group_schedules(spec: Spec, optimizer: Optimizer) -> Schedule | list[Schedule]:
-    """The schedule of each param group: its LR group's (by the ``lr_group`` key that
-    :func:`build_optimizer` sets), or the one schedule when every group shares it."""
-    schedules = dict(zip(spec.group_names, spec.group_schedules, strict=True))
+def _param_group_schedules(spec: Spec, optimizer: Optimizer) -> GroupSchedules:
+    """The one schedule when every group shares it; else the schedule of each LR group by name,
+    which each param group follows by the ``lr_group`` key that :func:`build_optimizer` sets (a
+    param group added later too)."""
+    schedules: dict[str, Schedule] = dict(zip(spec.group_names, spec.group_schedules, strict=True))  # type: ignore[arg-type]
     if len({id(s) for s in schedules.values()}) == 1:
-        return spec.schedule  # type: ignore[return-value]
+        return next(iter(schedules.values()))
     found = [str(group.get("lr_group")) for group in optimizer.param_groups]
     unknown = [name for name in found if name not in schedules]
     if unknown:
@@ -106,7 +109,7 @@ def _param_group_schedules(spec: Spec, optimizer: Optimizer) -> Schedule | list[
             f"of the spec ({', '.join(schedules)}) in an 'lr_group' key: build the optimizer with "
             "confsched.build_optimizer, or set 'lr_group' on each param group",
         )
-    return [schedules[name] for name in found]  # type: ignore[misc]
+    return schedules
 
 
 def build(

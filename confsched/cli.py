@@ -12,6 +12,8 @@ commands imports torch.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import gc
 import json
 import os
@@ -24,7 +26,8 @@ import yaml
 from confsched.app import Command, Job, is_config_file, run
 from confsched.compose.search import shown_path
 from confsched.curve import lr_curve
-from confsched.errors import ConfigError, ConfschedError, did_you_mean, render
+from confsched.errors import ConfigError, ConfschedError, SpecError, did_you_mean, render
+from confsched.spec.duration import Duration
 from confsched.spec.root import Spec
 
 __all__ = ["COMMANDS", "console", "describe", "main", "usage"]
@@ -44,12 +47,26 @@ def _say(job: Job, *lines: str) -> None:
 
 
 def describe(spec: Spec) -> str:
-    """The derived figures ``show`` prints under the spec: step arithmetic and each group's LRs."""
-    lines = [
-        f"steps per epoch: {spec.steps_per_epoch}",
-        f"total steps: {spec.total_steps}  ({spec.plan.explain()})",
-        f"warmup steps: {spec.warmup_steps}  (scheduler.warmup: {spec.scheduler.warmup})",
-    ]
+    """The derived figures ``show`` prints under the spec: step arithmetic, the LR scaling and layer
+    decay, each group's LRs (and its own schedule), the weight decay and momentum schedules."""
+    plan = spec.plan
+    lines = [] if plan.counts_samples else [f"steps per epoch: {spec.steps_per_epoch}"]
+    lines.append(f"total steps: {spec.total_steps}  ({plan.explain()})")
+    warmup = spec.scheduler.warmup
+    if plan.counts_samples:
+        lines.append(f"warmup steps: {spec.warmup_steps}  (scheduler.warmup: {plan.describe(warmup)})")
+        lines += [  # the family's other durations, in samples
+            f"scheduler.{name}: {plan.describe_samples(value)}"
+            for name, value in spec.scheduler
+            if isinstance(value, Duration) and name != "warmup"
+        ]
+        lines += _time_lines(spec)
+    else:
+        lines.append(f"warmup steps: {spec.warmup_steps}  (scheduler.warmup: {warmup})")
+    if spec.optimizer.lr_scaling is not None:
+        lines.append(f"lr scaling: {spec.optimizer.lr_scaling.explain(spec.optimizer.lr, plan)}")
+    if spec.optimizer.layers is not None:
+        lines.append(_layer_decay(spec))
     curve = lr_curve(spec)
     metric = spec.family.driven_by == "metric"
     for i, name in enumerate(spec.group_names):
@@ -57,10 +74,97 @@ def describe(spec: Spec) -> str:
         peak = int(column.argmax())
         final = "set by the metric while training" if metric else f"{column[-1]:.6g} (step {len(column) - 1})"
         lines.append(
-            f"group {name}: base lr {spec.group_base_lrs[name]:.6g}, "
+            f"group {name}{_group_note(spec, name)}: base lr {spec.group_base_lrs[name]:.6g}, "
             f"peak lr {column[peak]:.6g} (step {peak}), final lr {final}"
         )
-    return "\n".join(lines)
+    return "\n".join([*lines, *_other_quantities(spec)])
+
+
+def _layer_decay(spec: Spec) -> str:
+    """``layer decay 0.75 over 14 layers (preset hf_bert): ...``: which layer is what, and the rule."""
+    layers, decay = spec.optimizer.layers, spec.optimizer.layer_decay
+    assert layers is not None
+    assert decay is not None
+    top = layers.count - 1
+    source = f"preset {layers.preset}" if layers.preset else f"block pattern {layers.names.block}"
+    return (
+        f"layer decay: {decay:g} over {layers.count} layers ({source}): layer_0 the embeddings, layer_1 to "
+        f"layer_{top - 1} blocks 0 to {top - 2}, layer_{top} the top (the head and every other parameter); "
+        f"layer l trains at lr x {decay:g}^({top} - l)"
+    )
+
+
+def _group_note(spec: Spec, name: str) -> str:
+    """`` (block 2, lr x 0.75^10 = 0.0563; frozen until step 500, then cosine)`` or ``""``."""
+    notes = []
+    layer = spec.optimizer.group_layers.get(name)
+    if layer is not None and spec.optimizer.layer_decay is not None:
+        top = len(spec.optimizer.group_layers) - 1
+        what = "embeddings" if layer == 0 else "top layer" if layer == top else f"block {layer - 1}"
+        scale = spec.group_base_lrs[name] / spec.lr
+        notes.append(f"{what}, lr x {spec.optimizer.layer_decay:g}^{top - layer} = {scale:.3g}")
+    own = spec.group_schedulers.get(name)
+    if own is not None:
+        family = (own.scheduler or spec.scheduler).name
+        start = spec.plan.steps(own.frozen_until)
+        notes.append(f"frozen until step {start}, then {family}" if start else f"own schedule: {family}")
+    return f" ({'; '.join(notes)})" if notes else ""
+
+
+def _other_quantities(spec: Spec) -> list[str]:
+    """A line for the weight decay and one for the momentum, when the spec schedules them."""
+    import numpy as np
+    import numpy.typing as npt
+
+    from confsched.curve import momentum_curve, weight_decay_curve
+
+    def course(values: npt.NDArray[np.float64]) -> str:
+        """``0.04 at step 0, peak 0.4 (step 1949), final 0.4 (step 1949)``."""
+        peak, last = int(values.argmax()), len(values) - 1
+        return (
+            f"{values[0]:.6g} at step 0, peak {values[peak]:.6g} (step {peak}), "
+            f"final {values[last]:.6g} (step {last})"
+        )
+
+    lines = []
+    decays = weight_decay_curve(spec)
+    if decays is not None and spec.weight_decay_scheduler is not None:
+        base = spec.group_weight_decays
+        column = next(
+            (i for i, n in enumerate(spec.group_names) if base[n] == spec.optimizer.weight_decay), 0
+        )
+        lines.append(
+            f"weight decay ({spec.weight_decay_scheduler.name} x optimizer.weight_decay "
+            f"{spec.optimizer.weight_decay:g}; every group's weight_decay follows the same multiplier): "
+            f"{course(decays[:, column])}"
+        )
+    momenta = momentum_curve(spec)
+    if momenta is not None:
+        what = "beta1" if spec.momentum_key == "betas" else "momentum"
+        source = (
+            spec.momentum_scheduler.name if spec.momentum_scheduler else f"scheduler {spec.scheduler.name}"
+        )
+        lines.append(f"{what} ({source}, every group): {course(momenta[:, 0])}")
+    return lines
+
+
+def _time_lines(spec: Spec) -> list[str]:
+    """What a run counted in samples consumes, and its global batch (each step's, with a ramp)."""
+    plan = spec.plan
+    samples = plan.total_samples
+    size = f"{samples} samples"
+    if plan.tokens_per_sample is not None:
+        size += f" = {samples * plan.tokens_per_sample} tokens ({plan.tokens_per_sample} per sample)"
+    lines = [f"time: the schedule follows the samples consumed; the budget is {size}"]
+    if plan.batches is None or not plan.batches.ramps:
+        return [*lines, f"global batch: {plan.global_batch_size} samples every step"]
+    starts = plan.batches.stage_starts()
+    step, consumed, batch = starts[-1]
+    return [
+        *lines,
+        f"global batch: {starts[0][2]} -> {batch} in {len(starts)} stages, {batch} from step {step} "
+        f"({consumed} samples consumed); each step's is spec.plan.global_batch(step)",
+    ]
 
 
 class _SpecDumper(yaml.SafeDumper):
@@ -83,12 +187,16 @@ def _show(job: Job) -> None:
 # ---- plot -----------------------------------------------------------------------------------
 
 
-def _plot(job: Job) -> None:
+X_AXES = ("steps", "samples", "tokens")
+"""What ``plot --x-axis`` may count: optimizer steps, or the samples or tokens consumed."""
+
+
+def _plot(job: Job, x: str = "steps") -> None:
     from confsched.plot import plot_schedule, schedule_title, write_csv
 
     spec = job.spec
     curve = lr_curve(spec)
-    png = plot_schedule(spec, job.output_dir / "lr_schedule.png", curve)
+    png = plot_schedule(spec, job.output_dir / "lr_schedule.png", curve, x=x)  # type: ignore[arg-type]
     csv = write_csv(spec, job.output_dir / "lr_schedule.csv", curve)
     _say(job, f"{schedule_title(spec)}", f"wrote {shown_path(png)}", f"wrote {shown_path(csv)}")
 
@@ -114,6 +222,8 @@ def _diff(job: Job) -> None:
     difference = diff_specs(job.spec, new)
     png = difference.plot(job.output_dir / "lr_diff.png", job.label, new_label)
     _say(job, difference.render(job.label, new_label), f"wrote {shown_path(png)}")
+    if difference.resume is not None and difference.resume.jumps:
+        raise SpecError("continuation", difference.resume.describe())
 
 
 # ---- the command table ----------------------------------------------------------------------
@@ -143,7 +253,10 @@ COMMANDS: dict[str, Command] = {
 SCHEMA_SUMMARY = "print the JSON Schema of a spec (for editor completion of YAML files)"
 REPORT_SUMMARY = "sweep_report.csv/.md/.png of a -m sweep dir: each job's knobs, spec, metric, failure"
 
-USAGE = "usage: confsched {show,plot,diff,schema,report} [CONFIG.yaml] [OVERRIDE ...] [HYDRA FLAGS]"
+USAGE = (
+    "usage: confsched {show,plot,diff,schema,report} [CONFIG.yaml] [OVERRIDE ...] [HYDRA FLAGS]"
+    " [plot: --x-axis steps|samples|tokens]"
+)
 
 
 def usage() -> str:
@@ -157,6 +270,7 @@ def usage() -> str:
         "  confsched plot                                      # the default config: cosine, 1950 steps",
         "  confsched plot scheduler=linear scheduler.warmup=10%",
         "  confsched plot -m scheduler=linear,cosine optimizer.lr=1e-3,3e-4",
+        "  confsched plot +experiment=llm_tokens --x-axis tokens            # LR and batch against tokens",
         "  confsched show +experiment=bert_finetune",
         "  confsched diff HEAD:my_run.yaml my_run.yaml",
         "  confsched plot --config-dir ./conf --config-name my_run",
@@ -216,6 +330,23 @@ def _complete(args: list[str]) -> int:
     return run(COMMANDS["show"], args)
 
 
+def _x_axis(args: list[str]) -> tuple[list[str], str]:
+    """Take ``--x-axis {steps,samples,tokens}`` (or ``--x-axis=...``) out of ``plot``'s arguments."""
+    rest, x = [], "steps"
+    words = iter(args)
+    for word in words:
+        if word == "--x-axis" or word.startswith("--x-axis="):
+            x = word.partition("=")[2] if "=" in word else next(words, "")
+            if x not in X_AXES:
+                raise ConfigError(
+                    "",
+                    f"--x-axis: {x!r} is not an x axis{did_you_mean(x, X_AXES)} ({', '.join(X_AXES)})",
+                )
+        else:
+            rest.append(word)
+    return rest, x
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script and ``python -m confsched``; returns the exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
@@ -242,6 +373,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "",
                 f"unknown command '{name}'{did_you_mean(name, names)} (commands: {', '.join(names)})",
             )
+        if name == "plot":
+            rest, x = _x_axis(rest)
+            command = dataclasses.replace(command, run=functools.partial(_plot, x=x))
     except ConfschedError as error:
         print(render(error), file=sys.stderr)
         return 2

@@ -1,5 +1,5 @@
-"""``lr_curve``: every group's LR at every step, in closed form, without torch (and
-``momentum_curve`` for the families that also set momentum)."""
+"""``lr_curve``: every group's LR at every step, in closed form, without torch; and
+``weight_decay_curve`` and ``momentum_curve`` for the specs that schedule those too."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ import numpy as np
 import numpy.typing as npt
 
 from confsched.adaptive import MetricPolicy
-from confsched.schedules import Schedule, momentum_schedule
+from confsched.schedules import Schedule
 from confsched.spec.root import Spec
 
-__all__ = ["lr_curve", "momentum_curve"]
+__all__ = ["lr_curve", "momentum_curve", "weight_decay_curve"]
 
 _BLOCK = 32_768
 """Steps evaluated per call of the schedule (256 KiB per float64 temporary)."""
@@ -61,7 +61,7 @@ def lr_curve(
         stop = min(start + _BLOCK, count)
         block = np.arange(start, stop, dtype=np.int64) if indices is None else indices[start:stop]
         if len(shared) == 1:
-            np.multiply(schedule(block)[:, None], base, out=out[start:stop])
+            np.multiply(shared[0][0](block)[:, None], base, out=out[start:stop])
             continue
         for schedule, columns in shared:
             out[start:stop, columns] = schedule(block)[:, None] * base[columns]
@@ -78,13 +78,29 @@ def _columns_by_schedule(schedules: tuple[Any, ...]) -> list[tuple[Schedule, lis
 
 def momentum_curve(spec: Spec, steps: int | npt.ArrayLike | None = None) -> npt.NDArray[np.float64] | None:
     """The momentum (or beta1) each group uses at each optimizer step, shaped like :func:`lr_curve`,
-    for a schedule that sets it (``one_cycle`` with ``cycle_momentum``); ``None`` otherwise (the
-    optimizer's own momentum / betas then stay as configured)."""
-    momentum = momentum_schedule(spec.schedule)
+    for a spec that schedules it (``momentum_scheduler``, or ``one_cycle`` with ``cycle_momentum``);
+    ``None`` otherwise (the optimizer's own momentum / betas then stay as configured)."""
+    momentum = spec.momentum_schedule
     if momentum is None:
         return None
     values = momentum(_step_indices(spec.total_steps if steps is None else steps))
     return np.tile(values[:, None], (1, len(spec.group_names)))
+
+
+def weight_decay_curve(
+    spec: Spec, steps: int | npt.ArrayLike | None = None
+) -> npt.NDArray[np.float64] | None:
+    r"""The weight decay of each group's decayed parameters at each optimizer step, shaped like
+    :func:`lr_curve`: :math:`\lambda_g\, w(k)` with :math:`\lambda_g` the group's weight decay
+    and :math:`w` the ``weight_decay_scheduler`` multiplier (``.no_decay`` companions stay at 0);
+    ``None`` when the spec does not schedule the weight decay."""
+    multiplier = spec.weight_decay_schedule
+    if multiplier is None:
+        return None
+    decays = spec.group_weight_decays
+    base = np.array([decays[name] for name in spec.group_names], dtype=np.float64)
+    values = multiplier(_step_indices(spec.total_steps if steps is None else steps))
+    return np.asarray(values[:, None] * base, dtype=np.float64)
 
 
 def _step_indices(steps: int | npt.ArrayLike) -> npt.NDArray[np.int64]:

@@ -1,5 +1,6 @@
 """Comparing two specs the way a reviewer reads a schedule change: which fields changed, how the
-step counts moved, and where the two LR curves differ most.
+step counts moved, where the two LR curves part and where they differ most, and, when the second
+continues the first (a ``continuation`` section), the LR jump at the resume point.
 
 >>> difference = diff_specs(old, new)                    # doctest: +SKIP
 >>> print(difference.render("HEAD:conf/run.yaml", "conf/run.yaml"))  # doctest: +SKIP
@@ -13,12 +14,15 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
+from confsched.continuation import Jump, lr_at, planned_point, resume_jump
 from confsched.curve import lr_curve
 from confsched.plot import Curve, plot_overlay
+from confsched.spec.duration import parse_duration
 from confsched.spec.root import Spec
 
-__all__ = ["Change", "LRDifference", "SpecDiff", "diff_specs"]
+__all__ = ["Change", "LRDifference", "Parting", "SpecDiff", "diff_specs"]
 
 ABSENT = "(absent)"
 
@@ -44,6 +48,17 @@ class LRDifference:
 
 
 @dataclass(frozen=True)
+class Parting:
+    """The first step of the first run at which the second run's LR differs (in some group)."""
+
+    step: int
+    samples: int
+    group: str
+    old: float
+    new: float
+
+
+@dataclass(frozen=True)
 class SpecDiff:
     """Everything :func:`diff_specs` found, with the two specs it compared."""
 
@@ -52,11 +67,18 @@ class SpecDiff:
     changes: tuple[Change, ...]
     largest: LRDifference | None
     """``None`` when the specs share no group name (nothing to compare step by step)."""
+    parting: Parting | None = None
+    """Where the schedules part, over the first run; ``None`` if they never do (or share no group).
+    Runs counted in samples are compared at equal samples consumed, so another batch does not part
+    them."""
+    resume: Jump | None = None
+    """The LRs at the resume point when ``new`` continues ``old`` (``new.continuation``)."""
 
     @property
     def common_steps(self) -> int:
-        """Steps both runs train: the range the LR difference is measured over."""
-        return min(self.old.total_steps, self.new.total_steps)
+        """Steps of the first run that both runs train: the range the LRs are compared over (at
+        equal samples consumed when both runs count samples, else at equal steps)."""
+        return len(_common_steps(self.old, self.new))
 
     def render(self, old_label: str, new_label: str) -> str:
         """The text report: changed fields, step counts, the largest LR difference."""
@@ -71,6 +93,9 @@ class SpecDiff:
         if old.plan != new.plan:
             lines += [f"  old: {old.plan.explain()}", f"  new: {new.plan.explain()}"]
         lines.append(f"warmup steps: {old.warmup_steps} -> {new.warmup_steps}")
+        lines.append(self._parting_line())
+        if self.resume is not None:
+            lines.append(f"continuation: {self.resume.describe()}")
         largest = self.largest
         if largest is None:
             lines.append("largest LR difference: the specs share no parameter group")
@@ -83,6 +108,13 @@ class SpecDiff:
                 f"over the {self.common_steps} steps both runs train)"
             )
         return "\n".join(lines)
+
+    def _parting_line(self) -> str:
+        part = self.parting
+        if part is None:
+            return f"the schedules do not part over the {self.common_steps} steps both runs train"
+        at = f"step {part.step}" + (f" ({part.samples} samples)" if self.old.plan.counts_samples else "")
+        return f"the schedules part at {at}: group {part.group} {part.old:.6g} -> {part.new:.6g}"
 
     def plot(self, path: str | Path, old_label: str, new_label: str) -> Path:
         """Overlay both curves (a colour per group; old solid, new dashed), mark the largest gap."""
@@ -110,21 +142,45 @@ def diff_specs(old: Spec, new: Spec) -> SpecDiff:
         Change(path, before.get(path, ABSENT), after.get(path, ABSENT))
         for path in [*before, *(p for p in after if p not in before)]
         if before.get(path, ABSENT) != after.get(path, ABSENT)
+        and {before.get(path, ABSENT), after.get(path, ABSENT)} != {None, ABSENT}  # an unset section
     )
-    return SpecDiff(old, new, changes, _largest(old, new))
+    resume = resume_jump(old, new, planned_point(old, new)) if new.continuation is not None else None
+    largest, parting = _compare(old, new)
+    return SpecDiff(old, new, changes, largest, parting, resume)
 
 
-def _largest(old: Spec, new: Spec) -> LRDifference | None:
+def _common_steps(old: Spec, new: Spec) -> npt.NDArray[np.int64]:
+    """The steps of ``old`` both runs train: until ``new``'s budget when both count samples."""
+    if old.plan.counts_samples and new.plan.counts_samples:
+        end = old.plan.steps(parse_duration(f"{new.plan.total_samples} sp"))
+        return np.arange(min(end, old.total_steps), dtype=np.int64)
+    return np.arange(min(old.total_steps, new.total_steps), dtype=np.int64)
+
+
+def _compare(old: Spec, new: Spec) -> tuple[LRDifference | None, Parting | None]:
+    """The largest LR difference and the first step where the LRs differ, over the steps of ``old``
+    that both runs train: at the same samples when both count samples, else at the same step."""
     groups = [name for name in old.group_names if name in new.group_names]
     if not groups:
-        return None
-    steps = min(old.total_steps, new.total_steps)
-    a = lr_curve(old, steps)[:, [old.group_names.index(g) for g in groups]]
-    b = lr_curve(new, steps)[:, [new.group_names.index(g) for g in groups]]
+        return None, None
+    steps = _common_steps(old, new)
+    samples = old.plan.consumed_samples(steps)
+    a = lr_at(old, steps, samples)[:, [old.group_names.index(g) for g in groups]]
+    b = lr_at(new, steps, samples)[:, [new.group_names.index(g) for g in groups]]
+    if len(steps) == 0:
+        return LRDifference(0.0, 0, groups[0], 0.0, 0.0), None
     gap = np.abs(a - b)
     step, column = np.unravel_index(int(np.argmax(gap)), gap.shape)
-    return LRDifference(
+    largest = LRDifference(
         float(gap[step, column]), int(step), groups[column], float(a[step, column]), float(b[step, column])
+    )
+    differs = np.nonzero((a != b).any(axis=1))[0]
+    if len(differs) == 0:
+        return largest, None
+    first = int(differs[0])
+    col = int(np.argmax(a[first] != b[first]))
+    return largest, Parting(
+        first, int(samples[first]), groups[col], float(a[first, col]), float(b[first, col])
     )
 
 

@@ -37,9 +37,9 @@ from confsched.schedules import (
     sequence,
 )
 from confsched.spec import scheduler as s
-from confsched.spec.duration import Duration
+from confsched.spec.duration import Duration, parse_duration
 from confsched.spec.optimizer import OptimizerBase
-from confsched.steps import StepPlan
+from confsched.steps import Timeline
 
 __all__ = ["FAMILIES", "Family", "MomentumKey", "ScheduleContext", "momentum_key"]
 
@@ -55,9 +55,14 @@ def momentum_key(optimizer: OptimizerBase) -> MomentumKey | None:
 
 @dataclass(frozen=True)
 class ScheduleContext:
-    """What a family needs besides its own knobs: the run's steps, the warmup and the optimizer."""
+    """What a family needs besides its own knobs: the run's steps, the warmup and the optimizer.
 
-    plan: StepPlan
+    On a run counted in samples, ``plan`` is its sample axis (:class:`~confsched.steps.SampleTimeline`):
+    every "step" here (``total_steps``, ``warmup_steps``, :meth:`steps`) is then a sample, and the
+    family's schedule is a function of the samples consumed.
+    """
+
+    plan: Timeline
     warmup_steps: int
     lr: float
     """``optimizer.lr``: transformers' ``optimizer.defaults["lr"]``, the reference of absolute LRs."""
@@ -90,7 +95,7 @@ class ScheduleContext:
         n = self.plan.steps(duration)
         if n > self.total_steps:
             raise SpecError(
-                field, f"{self.plan.describe(duration)} exceeds the run ({self.total_steps} steps)"
+                field, f"{self.plan.describe(duration)} exceeds the run ({self.total_steps} {self.plan.unit})"
             )
         return n
 
@@ -99,16 +104,19 @@ class ScheduleContext:
         an error naming ``field`` if it falls after the end of the run."""
         n = self.steps(field, duration)
         if n > self.curve_steps:
-            raise SpecError(field, f"{duration} = {n} steps is past the end of {self.curve_described}")
+            raise SpecError(
+                field, f"{duration} = {n} {self.plan.unit} is past the end of {self.curve_described}"
+            )
         return n
 
     @property
     def curve_described(self) -> str:
         """The family's curve in words, for errors: the run, or what the warmup leaves of it."""
+        unit = self.plan.unit
         if self.warmup_steps == 0:
-            return f"the run ({self.total_steps} steps)"
+            return f"the run ({self.total_steps} {unit})"
         return (
-            f"the {self.curve_steps} steps left after the {self.warmup_steps}-step warmup "
+            f"the {self.curve_steps} {unit} left after the {self.warmup_steps}-{unit.rstrip('s')} warmup "
             "(the curve starts when the warmup ends)"
         )
 
@@ -168,7 +176,10 @@ def _constant(spec: s.ConstantSpec, ctx: ScheduleContext) -> Schedule:
 
 
 def _inverse_sqrt(spec: s.InverseSqrtSpec, ctx: ScheduleContext) -> Schedule:
-    timescale = spec.timescale if spec.timescale is not None else (ctx.warmup_steps or 10_000)
+    if spec.timescale is None:
+        timescale = ctx.warmup_steps or ctx.plan.steps(parse_duration(10_000))
+    else:
+        timescale = ctx.plan.steps(parse_duration(spec.timescale))  # steps (samples on a sample axis)
     return ctx.after_warmup(InverseSqrt(timescale))
 
 
@@ -234,7 +245,8 @@ def _warmup_stable_decay(spec: s.WarmupStableDecaySpec, ctx: ScheduleContext) ->
         if w + d > ctx.total_steps:
             raise SpecError(
                 "decay",
-                f"warmup {w} + decay {d} = {w + d} steps exceed the run ({ctx.total_steps} steps)",
+                f"warmup {w} + decay {d} = {w + d} {ctx.plan.unit} exceed the run "
+                f"({ctx.total_steps} {ctx.plan.unit})",
             )
         stable = ctx.total_steps - w - d
     else:
@@ -242,8 +254,8 @@ def _warmup_stable_decay(spec: s.WarmupStableDecaySpec, ctx: ScheduleContext) ->
         if w + stable + d > ctx.total_steps:
             raise SpecError(
                 "stable",
-                f"warmup {w} + stable {stable} + decay {d} = {w + stable + d} steps exceed the run "
-                f"({ctx.total_steps} steps)",
+                f"warmup {w} + stable {stable} + decay {d} = {w + stable + d} {ctx.plan.unit} exceed "
+                f"the run ({ctx.total_steps} {ctx.plan.unit})",
             )
     r = spec.min_lr_ratio
     return _in_sequence(

@@ -1,11 +1,15 @@
 """The torch adapters: a thin, picklable ``LRScheduler`` over a pure schedule.
 
-:class:`ScheduledLR` sets group :math:`g`'s LR to :math:`\\eta_g\\, m(k)` after the
-:math:`k`-th ``step()`` (``LambdaLR``'s contract, and transformers'), where :math:`m` is the very
-schedule object :func:`confsched.lr_curve` evaluates. Multipliers are computed a block of steps at a
-time with the vectorised schedule, so a step costs a list lookup and one multiply per group. Given a
-momentum schedule too (``one_cycle``), it also sets every group's momentum, or beta1 for optimizers
-with ``betas``, to the value :func:`confsched.momentum_curve` shows.
+:class:`ScheduledLR` sets group :math:`g`'s LR to :math:`\\eta_g\\, m_g(k)` after the
+:math:`k`-th ``step()`` (``LambdaLR``'s contract, and transformers'), where :math:`m_g` is the very
+schedule object :func:`confsched.lr_curve` evaluates for the group's LR group. Multipliers are
+computed a block of steps at a time with the vectorised schedule, so a step costs a list lookup and
+one multiply per group. Given a momentum schedule too (``one_cycle``, ``momentum_scheduler``), it
+also sets every group's momentum, or beta1 for optimizers with ``betas``, to the value
+:func:`confsched.momentum_curve` shows; given a weight-decay schedule, every group's
+``weight_decay`` to its base value times the multiplier (:func:`confsched.weight_decay_curve`).
+A param group added to the optimizer while training (``optimizer.add_param_group``) joins at the
+next ``step()``: its LR then is its own ``lr`` (as added) times its LR group's multiplier.
 
 Its state is the step count plus the spec's fingerprint: saving at any step and loading into a
 freshly built pair continues bit-identically, and loading under a changed spec is refused (or, with
@@ -17,6 +21,7 @@ freshly built pair continues bit-identically, and loading under a changed spec i
 
 from __future__ import annotations
 
+import logging
 import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -29,6 +34,7 @@ from torch.optim.lr_scheduler import LRScheduler, ReduceLROnPlateau
 from confsched.adaptive import MetricPolicy, MetricState
 from confsched.errors import ResumeError
 from confsched.schedules import Schedule
+from confsched.time.axis import consumed_samples, planned_steps, resumed
 
 __all__ = ["MetricDrivenLR", "ScheduleOverrunWarning", "ScheduledLR", "SpecChangedWarning"]
 
@@ -61,10 +67,15 @@ class _SpecState:
     fingerprint: str
     spec_config: dict[str, Any]
     allow_spec_change: bool
+    resume_note: str = ""
+    """What a planned continuation did when its checkpoint was loaded (empty otherwise)."""
 
     def _check_spec(self, state: Mapping[str, Any]) -> None:
         saved = state.get("fingerprint")
         if saved is None or saved == self.fingerprint:
+            return
+        if self.spec_config.get("continuation") is not None:  # a planned continuation: its own rules
+            self.resume_note = _check_continuation(self.spec_config, state)
             return
         changes = _changed_fields(state.get("spec_config", {}), self.spec_config) or ["(unknown fields)"]
         message = (
@@ -74,6 +85,17 @@ class _SpecState:
         if not self.allow_spec_change:
             raise ResumeError("scheduler", message + "; pass allow_spec_change=True to load it anyway")
         warnings.warn(message, SpecChangedWarning, stacklevel=3)
+
+
+def _check_continuation(spec_config: dict[str, Any], state: Mapping[str, Any]) -> str:
+    """:func:`confsched.continuation.check_resume` of the saved run and this spec; logs what it does."""
+    from confsched.continuation import check_resume
+    from confsched.spec.root import validate
+
+    step, samples = int(state.get("last_epoch", 0)), state.get("consumed_samples")
+    note = check_resume(state.get("spec_config", {}), validate(spec_config), step, samples)
+    logging.getLogger("confsched").info(note)
+    return note
 
 
 def _read_lrs(optimizer: Optimizer) -> list[float | torch.Tensor]:
@@ -102,6 +124,16 @@ def _momentum_key(optimizer: Optimizer) -> str:
     )
 
 
+def _initial_weight_decays(groups: Sequence[dict[str, Any]]) -> list[float]:
+    """Each group's base weight decay: its ``initial_weight_decay``, set from ``weight_decay`` the
+    first time (as torch sets ``initial_lr``), so a scheduler built again after a resume keeps it."""
+    for group in groups:
+        if "weight_decay" not in group:
+            raise ValueError("a param group has no 'weight_decay': it cannot follow a weight-decay schedule")
+        group.setdefault("initial_weight_decay", group["weight_decay"])
+    return [float(group["initial_weight_decay"]) for group in groups]
+
+
 def _write_momentum(optimizer: Optimizer, key: str, value: float) -> None:
     for group in optimizer.param_groups:
         group[key] = (value, *group[key][1:]) if key == "betas" else value
@@ -124,8 +156,15 @@ class _Blocks:
         return self.values[0]
 
 
-def _per_param_group(schedule: Schedule | Sequence[Schedule], optimizer: Optimizer) -> list[Schedule]:
-    """One schedule per param group of ``optimizer``: ``schedule`` for all, or the sequence's."""
+GroupSchedules = Schedule | Sequence[Schedule] | Mapping[str, Schedule]
+"""One schedule for every param group, one per param group, or one per LR group (by name)."""
+
+
+def _per_param_group(schedule: GroupSchedules, optimizer: Optimizer) -> list[Schedule]:
+    """One schedule per param group of ``optimizer``: ``schedule`` for all, the sequence's, or the
+    mapping's entry for each group's ``lr_group`` key."""
+    if isinstance(schedule, Mapping):
+        return [_of_lr_group(schedule, group, i) for i, group in enumerate(optimizer.param_groups)]
     if not isinstance(schedule, Sequence):
         return [schedule] * len(optimizer.param_groups)
     schedules = list(schedule)
@@ -137,22 +176,46 @@ def _per_param_group(schedule: Schedule | Sequence[Schedule], optimizer: Optimiz
     return schedules
 
 
-class ScheduledLR(_SpecState, LRScheduler):
-    """LR of group :math:`g` after :math:`k` calls of ``step()``: :math:`\\eta_g\\, m(k)`.
+def _of_lr_group(schedules: Mapping[str, Schedule], group: Mapping[str, Any], index: int) -> Schedule:
+    """The schedule of the LR group a param group names in its ``lr_group`` key (``default`` when
+    it has none and the mapping has a ``default``)."""
+    name = group.get("lr_group", "default")
+    if name in schedules:
+        return schedules[name]
+    if len({id(s) for s in schedules.values()}) == 1:
+        return next(iter(schedules.values()))
+    raise ValueError(
+        f"param group {index} has lr_group {name!r}, which names none of the LR groups "
+        f"({', '.join(schedules)}): set its 'lr_group' key to the LR group whose schedule it follows"
+    )
 
-    ``schedule`` is one multiplier function for every param group, or a sequence with one per
-    param group (groups with their own schedule).
+
+class ScheduledLR(_SpecState, LRScheduler):
+    """LR of group :math:`g` after :math:`k` calls of ``step()``: :math:`\\eta_g\\, m_g(k)`.
+
+    ``schedule`` is one multiplier function for every param group, a sequence with one per param
+    group, or a mapping from LR group names to schedules, each param group following the entry of
+    its ``lr_group`` key (what :func:`confsched.build` passes when groups have schedules of their own).
 
     Call ``step()`` once after every ``optimizer.step()``. ``total_steps`` is the planned run;
     stepping past it warns once (:class:`ScheduleOverrunWarning`) with ``plan`` (how the total was
     computed) in the message. With ``momentum`` (a schedule of absolute values), every group's
-    ``momentum``, or beta1 of its ``betas``, is set to ``momentum(k)`` as well.
+    ``momentum``, or beta1 of its ``betas``, is set to ``momentum(k)`` as well; with
+    ``weight_decay`` (a multiplier), every group's ``weight_decay`` to its initial value (kept in
+    ``initial_weight_decay``, as torch keeps ``initial_lr``) times ``weight_decay(k)``.
+
+    A param group added with ``optimizer.add_param_group`` joins at the next ``step()``: its base LR
+    is its ``lr`` when added (its ``initial_lr``), and it follows the schedule of its ``lr_group``
+    (the shared schedule, when every group follows one), on the run's step count. torch's own
+    schedulers differ here: ``LambdaLR`` and the other closed-form ones leave an added group's LR
+    alone, the chainable ones (``StepLR``) scale whatever LR it has, ``ReduceLROnPlateau`` cuts it
+    with the others.
     """
 
     def __init__(
         self,
         optimizer: Optimizer,
-        schedule: Schedule | Sequence[Schedule],
+        schedule: GroupSchedules,
         *,
         total_steps: int,
         plan: str = "",
@@ -160,26 +223,56 @@ class ScheduledLR(_SpecState, LRScheduler):
         spec_config: dict[str, Any] | None = None,
         allow_spec_change: bool = False,
         momentum: Schedule | None = None,
+        weight_decay: Schedule | None = None,
         last_epoch: int = -1,
     ) -> None:
-        schedules = _per_param_group(schedule, optimizer)
-        self.schedule = schedules[0]
-        self.schedules = schedules
-        self.momentum = momentum
         self.total_steps = total_steps
         self.plan = plan
         self.fingerprint = fingerprint
         self.spec_config = spec_config or {}
         self.allow_spec_change = allow_spec_change
         self.overrun_warned = False
-        blocks: dict[int, _Blocks] = {}
-        self._group_blocks = [blocks.setdefault(id(x), _Blocks(x)) for x in schedules]
-        self._multipliers = self._group_blocks[0]
-        self._shared = len(blocks) == 1
-        self._momenta = None if momentum is None else _Blocks(momentum)
+        self._by_lr_group = dict(schedule) if isinstance(schedule, Mapping) else None
+        self.base_weight_decays = (
+            [] if weight_decay is None else _initial_weight_decays(optimizer.param_groups)
+        )
+        self._use(_per_param_group(schedule, optimizer), momentum, weight_decay)
         self._momentum_key = None if momentum is None else _momentum_key(optimizer)
         self._tensor_lrs = any(isinstance(g["lr"], torch.Tensor) for g in optimizer.param_groups)
         super().__init__(optimizer, last_epoch)
+
+    def _use(
+        self, schedules: list[Schedule], momentum: Schedule | None, weight_decay: Schedule | None
+    ) -> None:
+        """Follow ``schedules`` (one per param group), ``momentum`` and ``weight_decay``, with fresh
+        value caches."""
+        self.schedule = schedules[0]
+        self.schedules = schedules
+        self.momentum = momentum
+        self.weight_decay = weight_decay
+        self._blocks: dict[int, _Blocks] = {}
+        self._group_blocks = [self._blocks.setdefault(id(x), _Blocks(x)) for x in schedules]
+        self._multipliers = self._group_blocks[0]
+        self._shared = len(self._blocks) == 1
+        self._momenta = None if momentum is None else _Blocks(momentum)
+        self._weight_decays = None if weight_decay is None else _Blocks(weight_decay)
+
+    def _follow_samples(self, samples: int) -> None:
+        """A run counted in samples resumed after ``samples`` samples continues from there with its
+        own batches (another world size or global batch moves the steps, not the LR of the data)."""
+        step = self.last_epoch
+        moved = {id(s): resumed(s, step, samples) for s in self.schedules}
+        if all(moved[id(s)] is s for s in self.schedules):
+            return
+        momentum = None if self.momentum is None else resumed(self.momentum, step, samples)
+        weight_decay = None if self.weight_decay is None else resumed(self.weight_decay, step, samples)
+        if self._by_lr_group is not None:
+            groups = self._by_lr_group.items()
+            self._by_lr_group = {
+                name: moved.setdefault(id(s), resumed(s, step, samples)) for name, s in groups
+            }
+        self._use([moved[id(s)] for s in self.schedules], momentum, weight_decay)
+        self.total_steps = planned_steps(self.schedule) or self.total_steps
 
     def multiplier(self, step: int, group: int = 0) -> float:
         """:math:`m(\\text{step})` of param group ``group``, from a cached block of
@@ -197,6 +290,49 @@ class ScheduledLR(_SpecState, LRScheduler):
     def _set_momentum(self, step: int) -> None:
         if self._momenta is not None and self._momentum_key is not None:
             _write_momentum(self.optimizer, self._momentum_key, self._momenta.at(step))
+
+    def _set_weight_decay(self, step: int) -> None:
+        if self._weight_decays is not None:
+            w = self._weight_decays.at(step)
+            for group, base in zip(self.optimizer.param_groups, self.base_weight_decays, strict=True):
+                group["weight_decay"] = base * w
+
+    def _adopt_new_groups(self) -> None:
+        """Take in the param groups added since the last step: their ``lr`` (and ``weight_decay``)
+        become their base values, and they follow their LR group's schedule."""
+        groups = self.optimizer.param_groups
+        if len(groups) < len(self.base_lrs):
+            raise RuntimeError(
+                f"the optimizer has {len(groups)} param groups, the scheduler was built for "
+                f"{len(self.base_lrs)}: param groups cannot be removed while training"
+            )
+        for group in groups[len(self.base_lrs) :]:
+            initial = group["lr"]
+            group.setdefault("initial_lr", initial.clone() if isinstance(initial, torch.Tensor) else initial)
+            self.base_lrs.append(group["initial_lr"])
+        if self._weight_decays is not None:
+            self.base_weight_decays += _initial_weight_decays(groups[len(self.base_weight_decays) :])
+        self._extend_schedules()
+
+    def _extend_schedules(self) -> None:
+        """Give each param group beyond those the scheduler knows its LR group's schedule."""
+        for index, group in enumerate(
+            self.optimizer.param_groups[len(self.schedules) :], len(self.schedules)
+        ):
+            if self._by_lr_group is not None:
+                schedule = _of_lr_group(self._by_lr_group, group, index)
+            elif self._shared:
+                schedule = self.schedule
+            else:
+                raise ValueError(
+                    f"param group {index} was added to the optimizer after the scheduler was built, and "
+                    "the groups follow different schedules: build the scheduler with a mapping of LR "
+                    "group names to schedules (as confsched.build does) and give the group an 'lr_group' key"
+                )
+            self.schedules.append(schedule)
+            self._group_blocks.append(self._blocks.setdefault(id(schedule), _Blocks(schedule)))
+        self._shared = len(self._blocks) == 1
+        self._tensor_lrs = any(isinstance(g["lr"], torch.Tensor) for g in self.optimizer.param_groups)
 
     def get_lr(self) -> list[float | torch.Tensor]:
         """The LRs for the current ``last_epoch`` (torch's protocol)."""
@@ -216,6 +352,8 @@ class ScheduledLR(_SpecState, LRScheduler):
                 UserWarning,
                 stacklevel=2,
             )
+        if len(self.optimizer.param_groups) != len(self.base_lrs):
+            self._adopt_new_groups()
         self._step_count += 1
         self.last_epoch = step = self.last_epoch + 1
         if step > self.total_steps and not self.overrun_warned:
@@ -237,36 +375,54 @@ class ScheduledLR(_SpecState, LRScheduler):
             self._last_lr = lrs
         if self._momenta is not None:
             self._set_momentum(step)
+        if self._weight_decays is not None:
+            self._set_weight_decay(step)
 
     def state_dict(self) -> dict[str, Any]:
-        """Step count, base LRs and the spec's fingerprint (not the schedule: it comes from the spec)."""
+        """Step count, base LRs (and weight decays) and the spec's fingerprint (not the schedule: it
+        comes from the spec)."""
         return {
             "last_epoch": self.last_epoch,
             "_step_count": self._step_count,
             "base_lrs": list(self.base_lrs),
+            "base_weight_decays": list(self.base_weight_decays),
             "_last_lr": list(self._last_lr),
             "total_steps": self.total_steps,
             "overrun_warned": self.overrun_warned,
             "fingerprint": self.fingerprint,
             "spec_config": self.spec_config,
+            "consumed_samples": consumed_samples(self.schedule, self.last_epoch),
         }
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Restore a state saved by :meth:`state_dict` and put its LRs into the optimizer."""
+        """Restore a state saved by :meth:`state_dict` and put its LRs into the optimizer.
+
+        A state saved under another spec loads only when this spec plans the continuation (a
+        ``continuation`` section; :func:`confsched.continuation.check_resume` says what it may
+        change, and :attr:`resume_note` what it did), or with ``allow_spec_change``.
+        """
         self._check_spec(state_dict)
         self.last_epoch = int(state_dict["last_epoch"])
         self._step_count = int(state_dict["_step_count"])
         self.base_lrs = list(state_dict["base_lrs"])
+        if self._weight_decays is not None:
+            self.base_weight_decays = list(state_dict.get("base_weight_decays") or self.base_weight_decays)
         self._last_lr = list(state_dict["_last_lr"])
         self.overrun_warned = bool(state_dict.get("overrun_warned", False))
+        self._extend_schedules()  # groups added before the state was saved, and again since
+        if state_dict.get("consumed_samples") is not None:
+            self._follow_samples(int(state_dict["consumed_samples"]))
         _write_lrs(self.optimizer, [float(lr) for lr in self._last_lr])
         self._set_momentum(self.last_epoch)
+        self._set_weight_decay(self.last_epoch)
 
 
 class MetricDrivenLR(_SpecState, ReduceLROnPlateau):
     """A metric-driven family (``reduce_lr_on_plateau``, ``greedy``): call ``step(metric)``.
 
-    The LR changes only when a metric update says so (see :mod:`confsched.adaptive`).
+    The LR changes only when a metric update says so (see :mod:`confsched.adaptive`). A param group
+    added with ``optimizer.add_param_group`` joins at the next ``step(metric)`` with its own LR, and
+    is cut (or raised) with the others from then on, as torch's ``ReduceLROnPlateau`` does.
     """
 
     def __init__(
@@ -304,10 +460,26 @@ class MetricDrivenLR(_SpecState, ReduceLROnPlateau):
                 f"this scheduler adapts the LR to a metric: call scheduler.step(metric), e.g. "
                 f"scheduler.step(val_loss) ({type(self.policy).__name__})"
             )
+        if len(self.optimizer.param_groups) != len(self.state.lrs):
+            self._adopt_new_groups()
         self.policy.update(self.state, float(metrics))
         self.last_epoch = self.state.updates
         _write_lrs(self.optimizer, self.state.lrs)
         self._last_lr = _read_lrs(self.optimizer)
+
+    def _adopt_new_groups(self) -> None:
+        groups = self.optimizer.param_groups
+        if len(groups) < len(self.state.lrs):
+            raise RuntimeError(
+                f"the optimizer has {len(groups)} param groups, the scheduler was built for "
+                f"{len(self.state.lrs)}: param groups cannot be removed while training"
+            )
+        for group in groups[len(self.state.lrs) :]:
+            lr = group["lr"]
+            group.setdefault("initial_lr", lr.clone() if isinstance(lr, torch.Tensor) else lr)
+            self.base_lrs.append(float(group["initial_lr"]))
+            self.state.initial_lrs.append(float(group["initial_lr"]))
+            self.state.lrs.append(float(lr))
 
     def state_dict(self) -> dict[str, Any]:
         """The metric state, base LRs and the spec's fingerprint."""

@@ -62,6 +62,23 @@ def draw(name: str) -> Path:
     return path
 
 
+def draw_rampup() -> Path:
+    """``docs/gallery/llm_tokens_rampup.png``: the LLM preset in tokens (``conf/experiment/
+    llm_tokens.yaml``) at a 100B-token budget, so that its 20B-token batch ramp fills a fifth of the
+    figure: its LR and its global batch against the tokens consumed, as ``confsched plot
+    +experiment=llm_tokens training.max_tokens=100B --x-axis tokens`` draws it."""
+    from confsched.plot import plot_schedule
+
+    spec = confsched.compose(["+experiment=llm_tokens", "training.max_tokens=100B"])
+    OUT.mkdir(parents=True, exist_ok=True)
+    return plot_schedule(spec, OUT / f"{RAMPUP}.png", x="tokens")
+
+
+RAMPUP = "llm_tokens_rampup"
+EXTRAS = {RAMPUP: draw_rampup}
+"""Gallery figures that are not one family each: name -> how to draw it."""
+
+
 STUDY = (
     "+hparams_search=optuna",
     "hydra.sweeper.n_trials=16",
@@ -85,10 +102,15 @@ def draw_sweep_report() -> Path:
     return path
 
 
+ON_DEMAND = {"sweep_report": draw_sweep_report}
+"""Figures drawn only when named (they run a sweep): name -> how to draw it."""
+
+
 def main(names: list[str]) -> None:
     step_driven = [name for name, family in confsched.FAMILIES.items() if family.driven_by == "step"]
-    for name in names or step_driven:
-        print(draw_sweep_report() if name == "sweep_report" else draw(name))
+    drawers = {**EXTRAS, **ON_DEMAND}
+    for name in names or [*step_driven, *EXTRAS]:
+        print(drawers[name]() if name in drawers else draw(name))
 
 
 if __name__ == "__main__":

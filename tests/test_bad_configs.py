@@ -79,8 +79,8 @@ LAUNCHERS = sorted(
 FAMILIES = ", ".join(sorted(confsched.FAMILIES))
 SCHEDULER_KEYS = "(allowed here: name, num_cycles, warmup, warmup_shape, warmup_start)"
 DURATION = (
-    "a duration is an int number of steps (100), a fraction of the run (0.06 or '6%') "
-    "or a number of epochs ('2ep')"
+    "a duration is an int number of steps (100), a fraction of the run (0.06 or '6%'), "
+    "epochs ('2ep'), samples ('1.5M sp') or tokens ('2B tok')"
 )
 
 BAD_OVERRIDES = [
@@ -110,7 +110,7 @@ BAD_OVERRIDES = [
     (
         ("show", "+experiment=bert_fintune"),
         "experiment: unknown option 'bert_fintune'; did you mean 'bert_finetune'? "
-        "(choose one of: bert_finetune, llm_wsd, resnet_imagenet)",
+        "(choose one of: bert_finetune, llm_tokens, llm_wsd, resnet_imagenet, vit_finetune)",
     ),
     (
         ("plot", "hydra/launcher=jobib"),  # the options: Hydra's basic, confsched's slurm, those installed

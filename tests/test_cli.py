@@ -189,3 +189,83 @@ def test_bad_input_is_one_error_line_and_exit_code_2_before_anything_runs(tmp_pa
     assert fragment in result.stderr
     assert result.stdout == ""
     assert list(tmp_path.iterdir()) == []  # no job ran: no outputs/ or multirun/ dir
+
+
+# ---- fine-tuning: layer decay, LR scaling, group schedules, weight decay and momentum ------------
+
+FINETUNE = """\
+optimizer:
+  name: sgd
+  lr: 0.1
+  momentum: 0.9
+  weight_decay: 1.0e-4
+  lr_scaling: {rule: sqrt, reference_batch: 64}
+  layer_decay: 0.5
+  layers: {num_blocks: 2, block: '^stages\\.(\\d+)\\.', embeddings: ["stem.*"]}
+  groups: [{name: head, params: ["fc.*"], lr_scale: 10.0}]
+scheduler: {name: cosine, warmup: 10}
+weight_decay_scheduler: {name: linear}
+momentum_scheduler: {name: piecewise, knots: [[0, 1.0], ["50%", 0.9]]}
+group_schedulers:
+  layer_0: {frozen_until: 50}
+  head: {scheduler: {name: constant}}
+data: {dataset_size: 1000, batch_size: 16}
+training: {epochs: 10, world_size: 4}
+"""
+
+
+def test_show_of_a_fine_tune_file_states_every_figure(tmp_path):
+    (tmp_path / "finetune.yaml").write_text(FINETUNE)
+    out = ok(confsched_cli("show", "finetune.yaml", cwd=tmp_path))
+    assert out.splitlines()[-10:] == [
+        "warmup steps: 10  (scheduler.warmup: 10)",
+        "lr scaling: sqrt rule: global batch 16 x 1 x 4 = 64 (batch_size x grad_accum_steps x world_size); "
+        "lr 0.1 x sqrt(64 / 64) = 0.1",
+        "layer decay: 0.5 over 4 layers (block pattern ^stages\\.(\\d+)\\.): layer_0 the embeddings, "
+        "layer_1 to layer_2 blocks 0 to 1, layer_3 the top (the head and every other parameter); layer l "
+        "trains at lr x 0.5^(3 - l)",
+        # frozen for 50 steps, then cosine with its 10-step warmup over the 110 steps left
+        "group layer_0 (embeddings, lr x 0.5^3 = 0.125; frozen until step 50, then cosine): base lr 0.0125, "
+        "peak lr 0.0125 (step 60), final lr 3.084e-06 (step 159)",
+        "group layer_1 (block 0, lr x 0.5^2 = 0.25): base lr 0.025, peak lr 0.025 (step 10), "
+        "final lr 2.74146e-06 (step 159)",
+        "group layer_2 (block 1, lr x 0.5^1 = 0.5): base lr 0.05, peak lr 0.05 (step 10), "
+        "final lr 5.48291e-06 (step 159)",
+        "group layer_3 (top layer, lr x 0.5^0 = 1): base lr 0.1, peak lr 0.1 (step 10), "
+        "final lr 1.09658e-05 (step 159)",
+        "group head (own schedule: constant): base lr 1, peak lr 1 (step 0), final lr 1 (step 159)",
+        "weight decay (linear x optimizer.weight_decay 0.0001; every group's weight_decay follows the same "
+        "multiplier): 0.0001 at step 0, peak 0.0001 (step 0), final 6.25e-07 (step 159)",
+        "momentum (piecewise, every group): 0.9 at step 0, peak 0.9 (step 0), final 0.81 (step 159)",
+    ]
+
+
+def test_a_layer_decay_sweep_on_the_shipped_preset_and_on_a_file(tmp_path):
+    sweep = ["-m", "optimizer.layer_decay=0.65,0.75,0.85", "training.epochs=6", "hydra.sweep.dir=preset"]
+    out = ok(confsched_cli("plot", "+experiment=vit_finetune", *sweep, cwd=tmp_path))
+    assert "sweep of 3 runs" in out
+    for job, decay in enumerate([0.65, 0.75, 0.85]):
+        header, values = read_lr_csv(tmp_path / "preset" / str(job) / "lr_schedule.csv")
+        spec = confsched.compose(
+            ["+experiment=vit_finetune", f"optimizer.layer_decay={decay}", "training.epochs=6"]
+        )
+        assert header == ["step", *(f"layer_{i}" for i in range(14)), "head"]
+        assert np.array_equal(values, confsched.lr_curve(spec))
+        assert values[6255, 0] == 5e-4 * (1024 / 256) * decay**13  # the embeddings at the peak
+    (tmp_path / "finetune.yaml").write_text(FINETUNE)
+    out = ok(
+        confsched_cli(
+            "plot",
+            "finetune.yaml",
+            "-m",
+            "optimizer.layer_decay=0.5,0.9",
+            "hydra.sweep.dir=file",
+            cwd=tmp_path,
+        )
+    )
+    assert "sweep of 2 runs" in out
+    header, values = read_lr_csv(tmp_path / "file" / "1" / "lr_schedule.csv")
+    assert header[:6] == ["step", "layer_0", "layer_1", "layer_2", "layer_3", "head"]
+    assert header[6:] == [f"{q}/{g}" for q in ("weight_decay", "momentum") for g in header[1:6]]
+    assert values[10, 1:4].tolist() == [0.1 * 0.9**2, 0.1 * 0.9, 0.1]  # layers 1 to 3 at their peak
+    assert (tmp_path / "file" / "1" / "lr_schedule.png").read_bytes().startswith(b"\x89PNG")

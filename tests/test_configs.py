@@ -65,8 +65,16 @@ def test_every_group_option_composes_and_validates(group, option):
 EXPERIMENTS = {
     # name: (family, optimizer, total steps, warmup steps, groups)
     "bert_finetune": ("linear", "adamw", 36816, 2209, ("default", "classifier")),
+    "llm_tokens": ("warmup_stable_decay", "adamw", 245307, 1908, ("default",)),
     "llm_wsd": ("warmup_stable_decay", "adamw", 20000, 2000, ("default",)),
     "resnet_imagenet": ("cosine", "sgd", 56250, 3125, ("default",)),
+    "vit_finetune": (
+        "cosine_with_min_lr",
+        "adamw",
+        125100,
+        6255,
+        (*(f"layer_{i}" for i in range(14)), "head"),
+    ),
 }
 
 
@@ -167,3 +175,17 @@ def test_every_yaml_file_under_conf_is_covered_by_a_test_above():
     for group in ("optimizer", "scheduler", "data", "experiment"):
         covered |= {f"{group}/{option}.yaml" for option in _options(group)}
     assert {str(p.relative_to(CONF)) for p in CONF.rglob("*.yaml")} == covered
+
+
+def test_the_vit_finetune_preset_scales_the_lr_and_decays_it_by_layer():
+    spec = confsched.compose(["+experiment=vit_finetune"])
+    assert spec.lr == 5e-4 * (1024 / 256)
+    lrs = spec.group_base_lrs
+    assert [lrs[f"layer_{i}"] for i in range(14)] == [spec.lr * 0.65 ** (13 - i) for i in range(14)]
+    assert lrs["head"] == spec.lr * 10.0
+
+
+@pytest.mark.parametrize("decay", [0.65, 0.75, 0.85])
+def test_layer_decay_is_an_override(decay):
+    spec = confsched.compose(["+experiment=vit_finetune", f"optimizer.layer_decay={decay}"])
+    assert spec.group_base_lrs["layer_0"] == spec.lr * decay**13

@@ -209,3 +209,176 @@ def test_each_param_group_follows_its_curve_column(name):
     assert columns == [0, 1, 1, 2, 2]
     assert rows == curve[:, columns].tolist()
     assert len({tuple(row) for row in rows}) > 3  # the LRs move
+
+
+# ---- layer-wise LR decay ----------------------------------------------------------------------
+
+
+def tiny_hf(kind: str) -> torch.nn.Module:
+    """A real transformers model of 2 blocks, built from a config (no download)."""
+    import transformers
+
+    torch.manual_seed(0)
+    sizes = {"hidden_size": 8, "num_hidden_layers": 2, "num_attention_heads": 2, "intermediate_size": 16}
+    if kind == "hf_bert":
+        return transformers.BertForSequenceClassification(
+            transformers.BertConfig(vocab_size=30, max_position_embeddings=16, num_labels=3, **sizes)
+        )
+    if kind == "hf_roberta":
+        return transformers.RobertaForSequenceClassification(
+            transformers.RobertaConfig(vocab_size=30, max_position_embeddings=20, num_labels=3, **sizes)
+        )
+    return transformers.ViTForImageClassification(
+        transformers.ViTConfig(image_size=8, patch_size=4, num_labels=3, **sizes)
+    )
+
+
+def layered(preset: str, layer_decay: float = 0.75, num_blocks: int = 2, **optimizer: Any) -> confsched.Spec:
+    return spec_with(
+        layer_decay=layer_decay, layers={"preset": preset, "num_blocks": num_blocks}, **optimizer
+    )
+
+
+# The hand-derived table for BertForSequenceClassification with 2 blocks and layer_decay 0.75
+# (ELECTRA's and BEiT's rule, embeddings layer 0, head last): layer l of 4 trains at lr x 0.75^(3 - l).
+BERT_TABLE = {
+    "bert.embeddings.": (0, 0.421875),  # 0.75^3: word, position, token type embeddings, LayerNorm
+    "bert.encoder.layer.0.": (1, 0.5625),  # 0.75^2
+    "bert.encoder.layer.1.": (2, 0.75),
+    "bert.pooler.": (3, 1.0),  # the top layer: the pooler and the task head
+    "classifier.": (3, 1.0),
+}
+
+
+def test_layer_decay_on_a_real_bert_matches_the_hand_derived_table():
+    model = tiny_hf("hf_bert")
+    spec = layered("hf_bert", no_decay=["*.bias", "*LayerNorm.weight"])
+    assert spec.group_names == ("layer_0", "layer_1", "layer_2", "layer_3")
+    optimizer, _ = confsched.build(spec, model)
+    names = {id(p): n for n, p in model.named_parameters()}
+    group_of = {names[id(p)]: g for g in optimizer.param_groups for p in g["params"]}
+    assert len(group_of) == len(names) == 41
+    for name in names.values():
+        (layer, scale), *others = [row for prefix, row in BERT_TABLE.items() if name.startswith(prefix)]
+        assert not others
+        group = group_of[name]
+        assert group["initial_lr"] == 1e-3 * scale, name
+        assert group["lr_group"] == f"layer_{layer}"
+        no_decay = name.endswith(".bias") or name.endswith("LayerNorm.weight")
+        assert group["weight_decay"] == (0.0 if no_decay else 0.05)
+        assert group["name"] == f"layer_{layer}" + (".no_decay" if no_decay else "")
+
+
+@pytest.mark.parametrize("preset", ["hf_bert", "hf_roberta", "hf_vit"])
+def test_every_parameter_of_a_real_transformers_model_is_in_exactly_one_group(preset):
+    model = tiny_hf(preset)
+    spec = layered(preset, groups=[{"name": "head", "params": ["classifier.*"], "lr_scale": 10.0}])
+    optimizer, _ = confsched.build(spec, model)
+    scheduled = [id(p) for g in optimizer.param_groups for p in g["params"]]
+    assert sorted(scheduled) == sorted(id(p) for p in model.parameters())  # none dropped, none twice
+    layers = {g["lr_group"]: len(g["params"]) for g in optimizer.param_groups}
+    blocks = {"hf_bert": 16, "hf_roberta": 16, "hf_vit": 16}[preset]
+    embeddings = {"hf_bert": 5, "hf_roberta": 5, "hf_vit": 4}[preset]
+    top = {"hf_bert": 2, "hf_roberta": 0, "hf_vit": 0}[preset]  # BERT's pooler; RoBERTa has none
+    final = {"hf_vit": 2}.get(preset, 0)  # ViT's final layernorm goes with the last block, as in timm
+    head = {"hf_roberta": 4}.get(preset, 2)
+    expected = {
+        "layer_0": embeddings,
+        "layer_1": blocks,
+        "layer_2": blocks + final,
+        "layer_3": top,
+        "head": head,
+    }
+    assert layers == {name: n for name, n in expected.items() if n}
+    assert spec.group_base_lrs == {
+        "layer_0": 1e-3 * 0.421875,
+        "layer_1": 1e-3 * 0.5625,
+        "layer_2": 1e-3 * 0.75,
+        "layer_3": 1e-3,
+        "head": 1e-3 * 10.0,
+    }
+
+
+@pytest.mark.parametrize(
+    ("depth", "vit"),
+    [(3, {}), (2, {"global_pool": "avg", "fc_norm": True, "class_token": False, "reg_tokens": 2})],
+)
+def test_layer_decay_equals_timm_param_groups_layer_decay_on_a_real_timm_vit(depth, vit):
+    from tests.timm_models import timm_vit_layer_decay
+
+    model, theirs = timm_vit_layer_decay(depth, layer_decay=0.65, weight_decay=0.05, **vit)
+    names = {id(p): n for n, p in model.named_parameters()}
+    timm_scale = {names[id(p)]: g["lr_scale"] for g in theirs for p in g["params"]}
+    timm_decay = {names[id(p)]: g["weight_decay"] for g in theirs for p in g["params"]}
+    spec = layered(
+        "timm_vit",
+        layer_decay=0.65,
+        num_blocks=depth,
+        # timm's exemptions: 1-d parameters (biases, norms) and the model's no_weight_decay() names
+        no_decay=["*.bias", "*norm*", "cls_token", "reg_token", "pos_embed"],
+    )
+    optimizer, _ = confsched.build(spec, model)
+    ours = {names[id(p)]: g for g in optimizer.param_groups for p in g["params"]}
+    assert sorted(ours) == sorted(timm_scale)  # the same parameters, each once
+    for name, group in ours.items():
+        assert group["initial_lr"] == 1e-3 * timm_scale[name], name  # identical scales, same float ops
+        assert group["weight_decay"] == timm_decay[name], name
+    assert (
+        len({g["lr_group"] for g in optimizer.param_groups})
+        == len({g["lr_scale"] for g in theirs})
+        == depth + 2
+    )
+
+
+def test_a_custom_block_pattern_embeddings_and_final():
+    class Stack(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.stem = torch.nn.Linear(2, 2)
+            self.stages = torch.nn.ModuleList(torch.nn.Linear(2, 2) for _ in range(3))
+            self.out_norm = torch.nn.LayerNorm(2)
+            self.fc = torch.nn.Linear(2, 2)
+
+    spec = spec_with(
+        layer_decay=0.5,
+        layers={
+            "num_blocks": 3,
+            "block": r"^stages\.(\d+)\.",
+            "embeddings": ["stem.*"],
+            "final": ["out_norm.*"],
+        },
+    )
+    model = Stack()
+    optimizer, _ = confsched.build(spec, model)
+    assert [(g["name"], len(g["params"]), g["initial_lr"]) for g in optimizer.param_groups] == [
+        ("layer_0", 2, 1e-3 * 0.0625),
+        ("layer_1", 2, 1e-3 * 0.125),
+        ("layer_2", 2, 1e-3 * 0.25),
+        ("layer_3", 4, 1e-3 * 0.5),  # the last stage and the final norm
+        ("layer_4", 2, 1e-3),  # fc: the top layer
+    ]
+
+
+def test_num_blocks_must_fit_the_model():
+    with pytest.raises(confsched.GroupError) as info:
+        confsched.build(layered("hf_bert", num_blocks=12), tiny_hf("hf_bert"))
+    assert str(info.value) == (
+        "optimizer.layers.num_blocks: 12, but the model's blocks (preset hf_bert) are numbered 0 to 1: "
+        "set num_blocks to 2"
+    )
+    with pytest.raises(confsched.GroupError) as info:
+        confsched.build(layered("timm_vit"), tiny_hf("hf_bert"))
+    assert str(info.value).startswith(
+        "optimizer.layers: preset timm_vit matches no parameter outside optimizer.groups (the model's "
+        "parameters: bert.embeddings.word_embeddings.weight, "
+    )
+
+
+def test_layer_decay_groups_plan_on_names():
+    spec = layered("timm_vit", num_blocks=1, groups=[{"name": "head", "params": ["head.*"], "lr": 5e-3}])
+    names = ["cls_token", "patch_embed.proj.weight", "blocks.0.mlp.fc1.weight", "norm.weight", "head.weight"]
+    assert plan_groups(spec.optimizer, names, base_lrs=spec.group_base_lrs) == [
+        ParamGroupPlan("layer_0", "layer_0", ("cls_token", "patch_embed.proj.weight"), 1e-3 * 0.5625, 0.05),
+        ParamGroupPlan("layer_1", "layer_1", ("blocks.0.mlp.fc1.weight", "norm.weight"), 1e-3 * 0.75, 0.05),
+        ParamGroupPlan("head", "head", ("head.weight",), 5e-3, 0.05),  # layer_2 (the top) is empty
+    ]

@@ -75,6 +75,55 @@ def expected(spec: confsched.Spec) -> list[list[float]]:
     return confsched.lr_curve(spec).tolist()
 
 
+def settings(optimizer: torch.optim.Optimizer) -> list[tuple[float, float, float]]:
+    """Each param group's (lr, weight_decay, momentum)."""
+    return [(float(g["lr"]), float(g["weight_decay"]), float(g["momentum"])) for g in optimizer.param_groups]
+
+
+def finetune_spec(run: str) -> confsched.Spec:
+    """The run of ``RUNS[run]`` with SGD's weight decay and momentum scheduled, the head at a
+    constant LR of its own and the body frozen for 2 steps, then warmed up."""
+    n, b, a, e, m, d = RUNS[run]
+    return confsched.validate(
+        {
+            "optimizer": {
+                "name": "sgd",
+                "lr": 0.1,
+                "momentum": 0.9,
+                "weight_decay": 1e-3,
+                "no_decay": ["*.bias"],
+                "groups": [{"name": "head", "params": ["*head.*"], "lr_scale": 0.5}],
+            },
+            "scheduler": {"name": "linear", "warmup": 2},
+            "weight_decay_scheduler": {"name": "cosine"},
+            "momentum_scheduler": {"name": "piecewise", "knots": [[0, 1.0], ["100%", 0.9]]},
+            "group_schedulers": {"default": {"frozen_until": 2}, "head": {"scheduler": {"name": "constant"}}},
+            "data": {"dataset_size": n, "batch_size": b, "drop_last": d},
+            "training": {"epochs": e, "max_steps": m, "grad_accum_steps": a},
+        }
+    )
+
+
+def expected_settings(
+    spec: confsched.Spec, optimizer: torch.optim.Optimizer
+) -> list[list[tuple[float, float, float]]]:
+    """The settings of each param group at each step, from the curves (bit for bit)."""
+    lrs_, decays, momenta = (
+        confsched.lr_curve(spec),
+        confsched.weight_decay_curve(spec),
+        confsched.momentum_curve(spec),
+    )
+    columns = [spec.group_names.index(g["lr_group"]) for g in optimizer.param_groups]
+    decayed = [not g["name"].endswith(".no_decay") for g in optimizer.param_groups]
+    return [
+        [
+            (lrs_[k, c], decays[k, c] if d else 0.0, momenta[k, c])
+            for c, d in zip(columns, decayed, strict=True)
+        ]
+        for k in range(spec.total_steps)
+    ]
+
+
 # (dataset_size, batch_size, accum, epochs, max_steps, drop_last) -> steps per epoch, total
 RUNS = {
     "plain": (10, 4, 1, 2, None, False),  # 3 batches, 3 steps/epoch, 6 steps
@@ -206,6 +255,7 @@ def lightning_fit(spec: confsched.Spec, **trainer_overrides: Any) -> Any:
             super().__init__()
             self.net = TinyNet()
             self.seen: list[list[float]] = []
+            self.settings: list[list[tuple[float, float, float]]] = []
             self.epoch_start_lrs: list[list[float]] = []
 
         def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
@@ -222,6 +272,8 @@ def lightning_fit(spec: confsched.Spec, **trainer_overrides: Any) -> Any:
 
         def on_before_optimizer_step(self, optimizer: torch.optim.Optimizer) -> None:
             self.seen.append(lrs(optimizer))
+            if "momentum" in optimizer.defaults:
+                self.settings.append(settings(optimizer))
 
     kwargs = {
         "accelerator": "cpu",
@@ -248,6 +300,22 @@ def test_lightning_steps_follow_lr_curve(run):
     assert trainer.global_step == spec.total_steps
     scheduler = trainer.lr_scheduler_configs[0].scheduler
     assert scheduler.last_epoch == spec.total_steps
+
+
+@lightning_warnings
+def test_lightning_fine_tuning_follows_every_curve():
+    spec = finetune_spec("max-steps")
+    trainer, module = lightning_fit(spec)
+    optimizer = trainer.optimizers[0]
+    assert [g["name"] for g in optimizer.param_groups] == [
+        "default",
+        "default.no_decay",
+        "head",
+        "head.no_decay",
+    ]
+    assert module.settings == expected_settings(spec, optimizer)
+    assert {row[0][0] for row in module.settings[:2]} == {0.0}  # the body is frozen for 2 steps
+    assert trainer.global_step == spec.total_steps
 
 
 @lightning_warnings
@@ -390,6 +458,28 @@ def test_hf_trainer_steps_follow_lr_curve(tmp_path, run, batches):
 
 
 @pytest.mark.usefixtures("fresh_accelerate_state")
+def test_hf_trainer_fine_tuning_follows_every_curve(tmp_path):
+    transformers = pytest.importorskip("transformers")
+    from confsched.integrations import transformers as cs_hf
+
+    class Recorder(transformers.TrainerCallback):
+        def __init__(self) -> None:
+            self.seen: list[list[tuple[float, float, float]]] = []
+
+        def on_pre_optimizer_step(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            self.seen.append(settings(kwargs["optimizer"]))
+
+    recorder, writer = Recorder(), ScalarRecorder()
+    spec = finetune_spec("accum-partial")
+    trainer = hf_trainer(spec, tmp_path, [recorder, cs_hf.LRLoggingCallback(LRLogger(writer=writer))])
+    cs_hf.check_trainer(spec, trainer)
+    trainer.train()
+    assert recorder.seen == expected_settings(spec, trainer.optimizer)
+    assert writer.rows() == expected(spec)  # one LR per LR group, as lr_curve's columns
+    assert trainer.state.global_step == spec.total_steps
+
+
+@pytest.mark.usefixtures("fresh_accelerate_state")
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
@@ -452,18 +542,17 @@ def test_hf_training_arguments_kwargs():
 # ---- Accelerate ----------------------------------------------------------------------------------
 
 
-@pytest.mark.usefixtures("fresh_accelerate_state")
-@pytest.mark.parametrize("run", ["plain", "accum-partial", "drop-last"])
-def test_accelerate_loop_steps_follow_lr_curve(run):
+def accelerate_loop(spec: confsched.Spec, record: Any) -> tuple[list[Any], Any, Any]:
+    """Train ``spec``'s run under Accelerate; ``record(optimizer)`` at every optimizer step; returns
+    the records, and the optimizer and scheduler ``confsched.build`` made."""
     accelerate = pytest.importorskip("accelerate")
     from confsched.integrations import accelerate as cs_accelerate
 
-    spec = run_spec(run)
     accelerator = accelerate.Accelerator(cpu=True, **cs_accelerate.accelerator_kwargs(spec))
     model = TinyNet()
     optimizer, scheduler = confsched.build(spec, model)
     loader = DataLoader(tensors(spec.data.dataset_size), **dataloader_kwargs(spec))
-    model, optimizer, loader, prepared = cs_accelerate.prepare(
+    model, prepared_optimizer, loader, prepared = cs_accelerate.prepare(
         accelerator, spec, model, optimizer, loader, scheduler
     )
     seen = []
@@ -472,11 +561,27 @@ def test_accelerate_loop_steps_follow_lr_curve(run):
             with accelerator.accumulate(model):
                 accelerator.backward(nn.functional.mse_loss(model(x), y))
                 if accelerator.sync_gradients:
-                    seen.append(lrs(optimizer))
-                optimizer.step()
+                    seen.append(record(prepared_optimizer))
+                prepared_optimizer.step()
                 prepared.step()
-                optimizer.zero_grad()
+                prepared_optimizer.zero_grad()
+    return seen, optimizer, scheduler
+
+
+@pytest.mark.usefixtures("fresh_accelerate_state")
+@pytest.mark.parametrize("run", ["plain", "accum-partial", "drop-last"])
+def test_accelerate_loop_steps_follow_lr_curve(run):
+    spec = run_spec(run)
+    seen, _, scheduler = accelerate_loop(spec, lrs)
     assert seen == expected(spec)
+    assert scheduler.last_epoch == spec.total_steps
+
+
+@pytest.mark.usefixtures("fresh_accelerate_state")
+def test_accelerate_fine_tuning_follows_every_curve():
+    spec = finetune_spec("accum-partial")
+    seen, optimizer, scheduler = accelerate_loop(spec, settings)
+    assert seen == expected_settings(spec, optimizer)
     assert scheduler.last_epoch == spec.total_steps
 
 
@@ -582,3 +687,61 @@ def test_accelerate_shards_whole_batches_unlike_distributed_sampler():
                         differ.append((n, b, w))
     assert (11, 2, 2) in differ  # 2 batches per process for Accelerate, 3 for the spec
     assert len(differ) > 100
+
+
+# ---- runs counted in tokens ---------------------------------------------------------------------
+
+
+def token_spec(ramp: bool = False) -> confsched.Spec:
+    """12 samples of 8 tokens in batches of 2, 112 tokens = 14 samples = 7 steps across two epochs."""
+    return confsched.validate(
+        {
+            "optimizer": {"name": "sgd", "lr": 0.1},
+            "scheduler": {"name": "warmup_stable_decay", "warmup": "16 tok", "decay": "50%"},
+            "data": {"dataset_size": 12, "batch_size": 2, "drop_last": True, "tokens_per_sample": 8},
+            "training": {
+                "max_tokens": 112,
+                "grad_accum_steps": 2 if ramp else 1,
+                "batch_rampup": {"stages": [[0, 2], ["4 sp", 4]]} if ramp else None,
+            },
+        }
+    )
+
+
+@lightning_warnings
+@pytest.mark.usefixtures("fresh_accelerate_state")
+def test_a_run_in_tokens_through_lightning_and_the_hf_trainer(tmp_path):
+    from confsched.integrations import lightning as cs_lightning
+    from confsched.integrations import transformers as cs_hf
+
+    spec = token_spec()
+    assert spec.total_steps == 7
+    assert cs_lightning.trainer_kwargs(spec) == {
+        "max_epochs": -1,
+        "max_steps": 7,
+        "accumulate_grad_batches": 1,
+    }
+    assert cs_hf.training_arguments_kwargs(spec)["max_steps"] == 7
+    trainer, module = lightning_fit(spec)
+    assert module.seen == expected(spec)  # 7 steps over the 6 batches of an epoch and one more
+    assert trainer.global_step == 7
+    cs_hf.check_trainer(spec, hf_trainer(spec, tmp_path, []))
+
+
+def test_a_batch_ramp_is_refused_by_the_framework_helpers():
+    from confsched.integrations import lightning as cs_lightning
+    from confsched.integrations import transformers as cs_hf
+
+    spec = token_spec(ramp=True)
+    message = (
+        "training.batch_rampup: {} accumulates a fixed number of batches per optimizer step, but the spec "
+        "ramps the global batch: run your own loop and accumulate spec.plan.micro_batches(step) batches in "
+        "each step"
+    )
+    with pytest.raises(PlanMismatchError) as caught:
+        cs_lightning.trainer_kwargs(spec)
+    assert str(caught.value) == message.format("Lightning")
+    with pytest.raises(PlanMismatchError) as caught:
+        cs_hf.training_arguments_kwargs(spec)
+    assert str(caught.value) == message.format("the Trainer")
+    assert spec.plan.micro_batches(range(spec.total_steps)).tolist() == [1, 1, 2, 2, 2]

@@ -354,3 +354,228 @@ def test_a_sequence_of_schedules_must_match_the_param_groups() -> None:
     optimizer = torch.optim.SGD(layers(1).parameters(), lr=0.1)
     with pytest.raises(ValueError, match="2 schedules for 1 param groups"):
         confsched.ScheduledLR(optimizer, [Constant(1.0), Constant(0.5)], total_steps=3)
+
+
+# ---- fine-tuning: layer decay, own and frozen group schedules, weight decay and momentum -------
+
+SETTINGS_STEPS = TOTAL + 10
+
+
+def finetune_spec(optimizer: str) -> confsched.Spec:
+    """Every scheduled quantity at once, on :func:`layers` (3): layer 1 is block ``0.*`` (frozen for
+    10 steps), ``1.*`` the top layer, ``2.*`` a head at 10x with a constant LR of its own."""
+    knobs = {"momentum": 0.9} if optimizer == "sgd" else {"betas": [0.9, 0.999]}
+    return confsched.validate(
+        {
+            "optimizer": {
+                "name": optimizer,
+                "lr": 1e-2,
+                "weight_decay": 1e-3,
+                **knobs,
+                "layer_decay": 0.5,
+                "layers": {"num_blocks": 1, "block": r"^(0)\."},
+                "groups": [{"name": "head", "params": ["2.*"], "lr_scale": 10.0}],
+                "no_decay": ["*.bias"],
+                "lr_scaling": {"rule": "sqrt", "reference_batch": 4},
+            },
+            "scheduler": {"name": "cosine", "warmup": 5},
+            "weight_decay_scheduler": {
+                "name": "phases",
+                "phases": [{"duration": None, "shape": "cosine", "start": 0.1, "end": 1.0}],
+            },
+            "momentum_scheduler": {"name": "piecewise", "knots": [[0, 1.0], ["50%", 0.9], ["100%", 1.0]]},
+            "group_schedulers": {
+                "head": {"scheduler": {"name": "constant"}},
+                "layer_1": {"frozen_until": 10},
+            },
+            "data": {"dataset_size": TOTAL, "batch_size": 1},
+            "training": {"epochs": 1},
+        }
+    )
+
+
+def settings(optimizer: torch.optim.Optimizer) -> list[tuple[float, float, float]]:
+    """Each param group's (lr, weight_decay, momentum or beta1)."""
+    return [
+        (g["lr"], g["weight_decay"], g["betas"][0] if "betas" in g else g["momentum"])
+        for g in optimizer.param_groups
+    ]
+
+
+def train_settings(optimizer, scheduler, model, steps: int) -> list[list[tuple[float, float, float]]]:
+    """The settings each of ``steps`` training steps uses."""
+    seen = []
+    for _ in range(steps):
+        seen.append(settings(optimizer))
+        optimizer.zero_grad()
+        model(INPUT).square().mean().backward()
+        optimizer.step()
+        scheduler.step()
+    return seen
+
+
+@pytest.mark.parametrize("name", ["sgd", "adamw"])
+def test_every_scheduled_setting_follows_its_curve(name):
+    spec = finetune_spec(name)
+    assert spec.group_names == ("layer_0", "layer_1", "layer_2", "head")
+    model = layers(3)
+    optimizer, scheduler = confsched.build(spec, model)
+    assert [g["name"] for g in optimizer.param_groups] == [
+        "layer_1",
+        "layer_1.no_decay",
+        "layer_2",
+        "layer_2.no_decay",
+        "head",
+        "head.no_decay",
+    ]
+    with pytest.warns(confsched.ScheduleOverrunWarning):
+        seen = train_settings(optimizer, scheduler, model, SETTINGS_STEPS)
+    lrs = confsched.lr_curve(spec, SETTINGS_STEPS)
+    decays = confsched.weight_decay_curve(spec, SETTINGS_STEPS)
+    momenta = confsched.momentum_curve(spec, SETTINGS_STEPS)
+    columns = [spec.group_names.index(g["lr_group"]) for g in optimizer.param_groups]
+    decayed = [not g["name"].endswith(".no_decay") for g in optimizer.param_groups]
+    expected = [
+        [
+            (lrs[k, c], decays[k, c] if d else 0.0, momenta[k, c])
+            for c, d in zip(columns, decayed, strict=True)
+        ]
+        for k in range(SETTINGS_STEPS)
+    ]
+    assert seen == expected  # bit for bit
+    assert {row[0][0] for row in seen[:11]} == {0.0}  # frozen for 10 steps, then warms up from 0
+    assert seen[11][0][0] > 0.0
+    assert {row[4][0] for row in seen} == {spec.lr * 10.0}  # the head's constant schedule
+
+
+@pytest.mark.parametrize("at", [0, 7, 10, 25, TOTAL, TOTAL + 3])
+@pytest.mark.parametrize("name", ["sgd", "adamw"])
+def test_resume_with_every_scheduled_setting_is_bit_exact(name, at):
+    spec = finetune_spec(name)
+    model = layers(3)
+    optimizer, scheduler = confsched.build(spec, model)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", confsched.ScheduleOverrunWarning)
+        full = train_settings(optimizer, scheduler, model, SETTINGS_STEPS)
+        model, resumed_model = layers(3), layers(3)
+        optimizer, scheduler = confsched.build(spec, model)
+        train_settings(optimizer, scheduler, model, at)
+        buffer = io.BytesIO()
+        torch.save((model.state_dict(), optimizer.state_dict(), scheduler.state_dict()), buffer)
+        buffer.seek(0)
+        states = torch.load(buffer, weights_only=False)  # copies: the run below goes on with its own
+        fresh_optimizer, fresh_scheduler = confsched.build(spec, resumed_model)
+        resumed_model.load_state_dict(states[0])
+        fresh_optimizer.load_state_dict(states[1])
+        fresh_scheduler.load_state_dict(states[2])
+        resumed = train_settings(fresh_optimizer, fresh_scheduler, resumed_model, SETTINGS_STEPS - at)
+        rest = train_settings(optimizer, scheduler, model, SETTINGS_STEPS - at)
+    assert resumed == rest == full[at:]
+    assert all(torch.equal(a, b) for a, b in zip(model.parameters(), resumed_model.parameters(), strict=True))
+
+
+# ---- param groups added while training -----------------------------------------------------------
+
+
+def new_group(lr: float, **keys: Any) -> dict[str, Any]:
+    return {"params": [torch.nn.Parameter(torch.ones(2))], "lr": lr, **keys}
+
+
+def test_an_added_group_follows_the_shared_schedule_from_its_own_lr():
+    spec = make_spec("cosine")
+    optimizer, scheduler = confsched.build(spec, layers(2))
+    step_lrs(optimizer, scheduler, 10)
+    optimizer.add_param_group(new_group(0.05))
+    assert optimizer.param_groups[-1]["lr"] == 0.05  # as added, until the next step
+    rows = step_lrs(optimizer, scheduler, 20)
+    multipliers = spec.schedule(range(10, 31)).tolist()
+    assert [row[2] for row in rows[1:]] == [0.05 * m for m in multipliers[1:]]
+    assert [row[:2] for row in rows] == confsched.lr_curve(spec, 31)[10:].tolist()  # the others as before
+    assert optimizer.param_groups[-1]["initial_lr"] == 0.05
+    assert scheduler.state_dict()["base_lrs"] == [*LRS, 0.05]
+
+
+def test_an_added_group_follows_its_lr_group_and_gets_weight_decay_and_momentum():
+    spec = finetune_spec("sgd")
+    model = layers(3)
+    optimizer, scheduler = confsched.build(spec, model)
+    train_settings(optimizer, scheduler, model, 12)
+    optimizer.add_param_group(new_group(0.3, lr_group="head", weight_decay=2e-3))
+    optimizer.add_param_group(new_group(0.01, lr_group="layer_1", weight_decay=0.0))
+    seen = train_settings(optimizer, scheduler, model, 10)
+    wd = spec.weight_decay_schedule(range(12, 22)).tolist()
+    momentum = confsched.momentum_curve(spec, range(12, 22))[:, 0].tolist()
+    layer_1 = spec.group_schedules[1](range(12, 22)).tolist()
+    assert seen[0][-2:] == [(0.3, 2e-3, 0.9), (0.01, 0.0, 0.9)]  # as added (SGD's momentum 0.9) until a step
+    assert [row[-2] for row in seen[1:]] == [
+        (0.3 * 1.0, 2e-3 * w, m) for w, m in zip(wd[1:], momentum[1:], strict=True)
+    ]
+    assert [row[-1] for row in seen[1:]] == [
+        (0.01 * f, 0.0, m) for f, m in zip(layer_1[1:], momentum[1:], strict=True)
+    ]
+
+
+def test_an_added_group_without_its_lr_group_is_refused_when_groups_differ():
+    spec = finetune_spec("adamw")
+    optimizer, scheduler = confsched.build(spec, layers(3))
+    optimizer.add_param_group(new_group(0.01))
+    optimizer.step()
+    with pytest.raises(ValueError, match=r"param group 6 has lr_group 'default', which names none of the LR"):
+        scheduler.step()
+
+
+def test_resume_after_adding_a_group_is_bit_exact():
+    spec = finetune_spec("adamw")
+    model = layers(3)
+    optimizer, scheduler = confsched.build(spec, model)
+    train_settings(optimizer, scheduler, model, 8)
+    optimizer.add_param_group(new_group(0.3, lr_group="head"))
+    train_settings(optimizer, scheduler, model, 4)
+    buffer = io.BytesIO()
+    torch.save((model.state_dict(), optimizer.state_dict(), scheduler.state_dict()), buffer)
+    buffer.seek(0)
+    model_state, optimizer_state, scheduler_state = torch.load(buffer, weights_only=False)
+    rest = train_settings(optimizer, scheduler, model, 10)
+
+    fresh_model = layers(3)
+    fresh_model.load_state_dict(model_state)
+    fresh_optimizer, fresh_scheduler = confsched.build(spec, fresh_model)
+    fresh_optimizer.add_param_group(new_group(0.3, lr_group="head"))  # as torch requires to load the state
+    fresh_optimizer.load_state_dict(optimizer_state)
+    fresh_scheduler.load_state_dict(scheduler_state)
+    assert train_settings(fresh_optimizer, fresh_scheduler, fresh_model, 10) == rest
+    assert all(torch.equal(a, b) for a, b in zip(model.parameters(), fresh_model.parameters(), strict=True))
+
+
+@pytest.mark.parametrize("name", ["reduce_lr_on_plateau", "greedy"])
+def test_a_metric_driven_scheduler_takes_in_added_groups_like_torch(name):
+    """torch's test_add_param_group_does_not_break_reduce_lr_on_plateau (scalar min_lr): two groups
+    at 0.5, a third added at epoch 8 at 0.05; every group's LR against torch's own scheduler."""
+    knobs = {"mode": "min", "threshold_mode": "rel", "threshold": 0.1, "patience": 5, "cooldown": 5}
+    metrics = [1] * 7 + [0.6] + [0.5] * 12
+    spec = confsched.validate(
+        run_spec(
+            {"name": name, **knobs, **({"min_lr": 0.0} if name == "greedy" else {})}, total=20, lrs=(0.5, 0.5)
+        )
+    )
+    optimizer, scheduler = confsched.build(spec, layers(2))
+    reference = torch.optim.SGD([{"params": [torch.nn.Parameter(torch.zeros(1))]} for _ in range(2)], lr=0.5)
+    theirs = ReduceLROnPlateau(reference, min_lr=0, **knobs)
+    ours_lrs, their_lrs = [], []
+    for epoch in range(20):
+        if epoch == 8:
+            optimizer.add_param_group(new_group(0.05))
+            reference.add_param_group(new_group(0.05))
+        optimizer.step()
+        scheduler.step(metrics[epoch])
+        reference.step()
+        theirs.step(metrics[epoch])
+        ours_lrs.append([g["lr"] for g in optimizer.param_groups])
+        their_lrs.append([g["lr"] for g in reference.param_groups])
+    if name == "reduce_lr_on_plateau":
+        assert ours_lrs == their_lrs
+        targets = [0.5] * 6 + [0.05] * (5 + 6) + [0.005] * 3  # torch's test: atol 1e-5
+        assert [row[0] for row in ours_lrs] == pytest.approx(targets, abs=1e-5, rel=0)
+        assert ours_lrs[-1][2] == 0.05 * 0.1  # the added group is cut with the others
+    else:
+        assert all(len(row) == 3 for row in ours_lrs[8:])

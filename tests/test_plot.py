@@ -125,3 +125,66 @@ def test_a_long_run_is_drawn_from_its_envelope_and_a_short_one_whole(make_spec, 
     plot_schedule(make_spec(), tmp_path / "short.png")
     assert 1000 < drawn[0] <= 2 * 1200 + 2  # 10 in x 120 dpi = 1200 pixel columns
     assert drawn[1] == 1950
+
+
+# ---- weight decay and momentum: panels and CSV columns ------------------------------------------
+
+
+@pytest.fixture
+def finetune(make_spec):
+    return make_spec(
+        optimizer={
+            "name": "adamw",
+            "lr": 1e-3,
+            "weight_decay": 0.04,
+            "groups": [{"name": "head", "params": ["h.*"], "lr": 3e-3, "weight_decay": 0.0}],
+        },
+        weight_decay_scheduler={
+            "name": "phases",
+            "phases": [{"duration": None, "shape": "cosine", "end": 10}],
+        },
+        momentum_scheduler={"name": "piecewise", "knots": [[0, 0.95], ["50%", 1.05]]},
+    )
+
+
+def png_size(path) -> tuple[int, int]:
+    header = path.read_bytes()[16:24]
+    return int.from_bytes(header[:4], "big"), int.from_bytes(header[4:], "big")
+
+
+def test_the_csv_adds_a_column_per_group_for_weight_decay_and_beta1_exactly(finetune, tmp_path):
+    path = write_csv(finetune, tmp_path / "lr.csv")
+    names, values = read_csv(path)
+    assert names == [
+        "default",
+        "head",
+        "weight_decay/default",
+        "weight_decay/head",
+        "momentum/default",
+        "momentum/head",
+    ]
+    assert np.array_equal(values[:, :2], confsched.lr_curve(finetune))
+    assert np.array_equal(values[:, 2:4], confsched.weight_decay_curve(finetune))
+    assert np.array_equal(values[:, 4:], confsched.momentum_curve(finetune))
+    row = path.read_text().splitlines()[1001].split(",")
+    assert [float(cell) for cell in row[3:]] == [
+        0.04 * finetune.weight_decay_schedule(1000),
+        0.0,  # the head's own weight_decay: 0 x the multiplier
+        0.9 * 1.05,
+        0.9 * 1.05,
+    ]
+
+
+def test_one_cycle_writes_its_momentum_too(make_spec, tmp_path):
+    spec = make_spec(optimizer={"name": "sgd", "lr": 0.01, "momentum": 0.9}, scheduler={"name": "one_cycle"})
+    names, values = read_csv(write_csv(spec, tmp_path / "lr.csv"))
+    assert names == ["default", "momentum/default"]
+    assert np.array_equal(values[:, 1], confsched.momentum_curve(spec)[:, 0])
+
+
+def test_a_panel_per_scheduled_quantity(finetune, make_spec, tmp_path):
+    alone = plot_schedule(make_spec(), tmp_path / "lr.png")
+    both = plot_schedule(finetune, tmp_path / "all.png")
+    just_decay = finetune.model_copy(update={"momentum_scheduler": None})
+    one = plot_schedule(confsched.validate(just_decay.to_config()), tmp_path / "wd.png")
+    assert [png_size(p) for p in (alone, one, both)] == [(1200, 660), (1200, 948), (1200, 1236)]

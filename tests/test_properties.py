@@ -1,10 +1,13 @@
 """Fuzzed specs (hypothesis) across every family and knob, legal and not.
 
 Every generated spec either validates, and then every group's LR is finite, >= 0 and <= the
-largest peak the spec allows at every step up to total + 100, with ``lr_curve`` equal to the stepped
-torch scheduler; or it fails validation with a one-line error naming a config path. Never anything
-else. Strategies are derived from the pydantic models, so a new family or knob is fuzzed without
-editing this file.
+largest peak the spec allows at every step up to total + 100, its weight decay finite, >= 0 and
+within the bound validation promised, its momentum (or beta1) in [0, 1), with ``lr_curve``,
+``weight_decay_curve`` and ``momentum_curve`` equal to what the stepped torch scheduler writes; or it
+fails validation (or, for parameter names the layer patterns do not fit, building) with a one-line
+error naming a config path. Never anything else. Strategies are derived from the pydantic models, so
+a new family or knob is fuzzed without editing this file: the optional sections
+(``weight_decay_scheduler``, ``momentum_scheduler``, ``group_schedulers``) draw from every family.
 
 CI runs the default profile (a few hundred examples); the long profile is on demand:
 ``python -m pytest tests/test_properties.py --hypothesis-profile=long`` (10,000 examples).
@@ -28,9 +31,11 @@ from pydantic import BaseModel
 
 import confsched
 from confsched.spec.duration import Duration
+from confsched.spec.optimizer import LayersSpec, LRScalingSpec
+from confsched.spec.quantities import rest_of
 from confsched.spec.root import CALL_KEYS
 
-SECTIONS = ("optimizer", "scheduler", "data", "training")
+SECTIONS = tuple(confsched.Spec.model_fields)
 STEP_CHECK_LIMIT = 3_000
 """Runs up to this many steps are stepped in full; longer ones are checked at sampled steps."""
 
@@ -89,6 +94,11 @@ def strategy_for(annotation: Any, metadata: list[Any] = ()) -> st.SearchStrategy
         return durations
     if annotation is bool:
         return st.booleans()
+    if annotation is str:  # names and patterns (globs, regular expressions) over the fuzzed model's names
+        return st.one_of(
+            st.sampled_from(["*", "0.*", "1.*", r"^(\d+)\.", r"^(0)\.", "(", r"(\d)(\d)"]),
+            st.text(max_size=6),
+        )
     if origin is list:
         (item,) = typing.get_args(annotation)
         min_size = next((m.min_length for m in metadata if isinstance(m, at.MinLen)), 0)
@@ -117,8 +127,11 @@ def strategy_for(annotation: Any, metadata: list[Any] = ()) -> st.SearchStrategy
     return st.nothing()
 
 
-def model_strategy(model: type[BaseModel], fixed: dict[str, Any] | None = None) -> st.SearchStrategy[dict]:
-    """Dicts for ``model``: each optional field omitted, legal-ish, or (rarely) plainly bad."""
+def model_strategy(
+    model: type[BaseModel], fixed: dict[str, Any] | None = None, *, bad: bool = True
+) -> st.SearchStrategy[dict]:
+    """Dicts for ``model``: each optional field omitted, legal-ish, or (rarely, unless ``bad`` is
+    false) plainly bad."""
     fixed = fixed or {}
     parts: dict[str, st.SearchStrategy[Any]] = {}
     optional: dict[str, st.SearchStrategy[Any]] = {}
@@ -126,7 +139,8 @@ def model_strategy(model: type[BaseModel], fixed: dict[str, Any] | None = None) 
         if name in fixed:
             continue
         value = strategy_for(field.annotation, list(field.metadata))
-        value = st.one_of(value, value, value, value, value, value, value, value, value, bad_scalars)
+        if bad:
+            value = st.one_of(value, value, value, value, value, value, value, value, value, bad_scalars)
         (parts if field.is_required() else optional)[name] = value
     return st.fixed_dictionaries({**{k: st.just(v) for k, v in fixed.items()}, **parts}, optional=optional)
 
@@ -135,7 +149,12 @@ def _family_strategy(name: str) -> st.SearchStrategy[dict]:
     return model_strategy(confsched.FAMILIES[name].model, {"name": name})
 
 
+def _legal_family_strategy(name: str) -> st.SearchStrategy[dict]:
+    return model_strategy(confsched.FAMILIES[name].model, {"name": name}, bad=False)
+
+
 schedulers = st.sampled_from(sorted(confsched.FAMILIES)).flatmap(_family_strategy)
+legal_schedulers = st.sampled_from(sorted(confsched.FAMILIES)).flatmap(_legal_family_strategy)
 groups = st.lists(
     st.fixed_dictionaries(
         {"name": st.sampled_from(["body", "head"]), "params": st.just(["1.*"])},
@@ -147,12 +166,48 @@ groups = st.lists(
     ),
     max_size=1,
 )
-optimizers = st.fixed_dictionaries(
+# Layers of the fuzzed model (two Linear layers): block 0 is "0.*", the top layer "1.*" (unless a
+# group takes it); or patterns derived from the model, which building may refuse.
+fitting_layers = st.fixed_dictionaries(
+    {"num_blocks": st.just(1), "block": st.just(r"^(0)\.")}, optional={"embeddings": st.just(["nothing"])}
+)
+layering = st.fixed_dictionaries(
     {
-        "name": st.sampled_from(["adamw", "sgd", "adam", "rmsprop"]),
-        "lr": st.one_of(st.floats(1e-9, 1.0), st.sampled_from([1e-3, 3e-4, 1.0]), bad_scalars),
-    },
-    optional={"groups": groups, "weight_decay": st.floats(0, 0.1)},
+        "layer_decay": st.one_of(st.floats(0.3, 1.0), strategy_for(float, [at.Gt(0), at.Le(1)])),
+        "layers": st.one_of(fitting_layers, fitting_layers, fitting_layers, model_strategy(LayersSpec)),
+    }
+)
+
+
+def _optimizer(name: str) -> st.SearchStrategy[dict]:
+    knobs = {"momentum": st.floats(0, 0.99)} if name in ("sgd", "rmsprop") else {}
+    return st.fixed_dictionaries(
+        {
+            "name": st.just(name),
+            "lr": st.one_of(st.floats(1e-9, 1.0), st.sampled_from([1e-3, 3e-4, 1.0]), bad_scalars),
+        },
+        optional={
+            "groups": groups,
+            "weight_decay": st.floats(0, 0.1),
+            "lr_scaling": model_strategy(LRScalingSpec),
+            **knobs,
+        },
+    )
+
+
+def _merged(parts: tuple[dict, dict]) -> dict:
+    return {**parts[0], **parts[1]}
+
+
+optimizers = st.tuples(
+    st.sampled_from(["adamw", "sgd", "adam", "rmsprop"]).flatmap(_optimizer),
+    st.one_of(st.just({}), layering),
+).map(_merged)
+group_schedulers = st.dictionaries(
+    st.sampled_from(["default", "head", "body", "layer_0", "layer_1", "layer_2"]),
+    st.fixed_dictionaries({}, optional={"frozen_until": durations, "scheduler": legal_schedulers}),
+    min_size=1,
+    max_size=2,
 )
 data = st.fixed_dictionaries(
     {"dataset_size": st.integers(1, 5_000), "batch_size": st.integers(1, 600)},
@@ -171,16 +226,55 @@ training = st.one_of(
 specs = st.fixed_dictionaries(
     {"optimizer": optimizers, "scheduler": schedulers, "data": data, "training": training}
 )
+# The sections besides the four, each drawn from every family, on an optimizer whose weight decay and
+# momentum can be scheduled: a spec of their own, with one to three of them, so that most examples
+# validate and schedule something.
+SECTION_STRATEGIES: dict[str, st.SearchStrategy[Any]] = {
+    "weight_decay_scheduler": legal_schedulers,
+    "momentum_scheduler": legal_schedulers,
+    "group_schedulers": group_schedulers,
+}
+sections = st.sets(st.sampled_from(sorted(SECTION_STRATEGIES)), min_size=1).flatmap(
+    lambda keys: st.fixed_dictionaries({key: SECTION_STRATEGIES[key] for key in sorted(keys)})
+)
+fine_tuning_base = st.fixed_dictionaries(
+    {
+        "optimizer": st.tuples(
+            st.fixed_dictionaries(
+                {
+                    "name": st.sampled_from(["adamw", "sgd", "rmsprop"]),
+                    "lr": st.floats(1e-6, 1.0),
+                    "weight_decay": st.floats(1e-4, 0.1),
+                    "groups": groups,
+                }
+            ),
+            st.one_of(
+                st.just({}), st.just({"layer_decay": 0.75, "layers": {"num_blocks": 1, "block": r"^(0)\."}})
+            ),
+        )
+        .map(_merged)
+        .map(lambda o: {**o, "momentum": 0.9} if o["name"] != "adamw" else o),
+        "scheduler": legal_schedulers,
+        "data": data,
+        "training": training,
+    }
+)
+fine_tuning = st.tuples(fine_tuning_base, sections).map(_merged)
+
 
 # ---- the properties ---------------------------------------------------------------------------
 
 
-def multiplier_bound(spec: confsched.Spec) -> float:
-    """The largest LR multiplier the spec allows (1 unless a knob asks for more)."""
-    sc = spec.scheduler
+def multiplier_bound(spec: confsched.Spec, sc: Any = None, plan: Any = None, reference: float = 0.0) -> float:
+    """The largest multiplier the spec allows (1 unless a knob asks for more): of ``sc`` (default:
+    ``spec.scheduler``) over ``plan`` (default: the run), absolute knobs read against ``reference``
+    (default: the LR)."""
+    sc = spec.scheduler if sc is None else sc
+    plan = spec.plan.timeline if plan is None else plan
+    reference = reference or spec.lr
     bound = 1.0
     if sc.name == "one_cycle" and sc.max_lr is not None:
-        bound = sc.max_lr / spec.optimizer.lr
+        bound = sc.max_lr / reference
     elif sc.name == "piecewise":
         bound = max([bound, *(value for _, value in sc.knots)])
     elif sc.name == "phases":
@@ -188,16 +282,31 @@ def multiplier_bound(spec: confsched.Spec) -> float:
     elif sc.name == "cosine_cycles":
         bound = max(bound, sc.cycle_decay ** (sc.cycle_limit - 1))
     elif sc.name in ("exponential", "step", "multistep"):
-        decay_steps = spec.total_steps - spec.warmup_steps  # growth (gamma > 1) stops at the end
+        decay_steps = plan.total_steps - plan.steps(sc.warmup)  # growth (gamma > 1) stops at the end
         if sc.name == "exponential" and sc.gamma is None:
             bound = max(bound, sc.final_lr_ratio)
         elif sc.name == "exponential":
             bound = max(bound, sc.gamma**decay_steps)
         elif sc.name == "step":
-            bound = max(bound, sc.gamma ** (decay_steps // spec.plan.steps(sc.step_size)))
+            bound = max(bound, sc.gamma ** (decay_steps // plan.steps(sc.step_size)))
         else:
             bound = max(bound, sc.gamma ** len(sc.milestones))
     return bound
+
+
+def group_bounds(spec: confsched.Spec) -> np.ndarray:
+    """Each LR group's largest multiplier: the spec's scheduler's, or its own (over what a frozen
+    start leaves of the run)."""
+    bounds = []
+    for name in spec.group_names:
+        own = spec.group_schedulers.get(name)
+        if own is None:
+            bounds.append(multiplier_bound(spec))
+            continue
+        timeline = spec.plan.timeline
+        rest = rest_of(timeline, timeline.steps(own.frozen_until))
+        bounds.append(multiplier_bound(spec, own.scheduler or spec.scheduler, rest))
+    return np.array(bounds)
 
 
 def sample_steps(spec: confsched.Spec) -> list[int]:
@@ -207,18 +316,28 @@ def sample_steps(spec: confsched.Spec) -> list[int]:
     return sorted(p for p in points if p >= 0)
 
 
-def scheduler_lrs_at(spec: confsched.Spec, steps: list[int]) -> np.ndarray:
-    """Per-group LRs of the torch scheduler at ``steps`` (stepped, or resumed just before)."""
+def written(optimizer: torch.optim.Optimizer, key: str) -> list[float]:
+    """Each param group's ``lr``, ``weight_decay`` or momentum (beta1 of ``betas``)."""
+    if key == "momentum":
+        return [
+            float(g["betas"][0] if "betas" in g else g.get("momentum", 0.0)) for g in optimizer.param_groups
+        ]
+    return [float(g[key]) for g in optimizer.param_groups]
+
+
+def scheduler_settings_at(spec: confsched.Spec, steps: list[int]) -> tuple[list[str], dict[str, np.ndarray]]:
+    """The LR group of each param group, and the LR, weight decay and momentum the torch scheduler
+    writes into each param group at ``steps`` (stepped, or resumed just before)."""
     model = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.Linear(2, 2))
     optimizer, scheduler = confsched.build(spec, model)
-    names = [g["lr_group"] for g in optimizer.param_groups]
-    column = {name: i for i, name in enumerate(spec.group_names)}
-    rows = []
+    keys = ("lr", "weight_decay", "momentum")
+    rows: dict[str, list[list[float]]] = {key: [] for key in keys}
     if steps[-1] <= STEP_CHECK_LIMIT:
         wanted = set(steps)
         for k in range(steps[-1] + 1):
             if k in wanted:
-                rows.append(scheduler.get_last_lr())
+                for key in keys:
+                    rows[key].append(written(optimizer, key))
             optimizer.step()
             scheduler.step()
     else:
@@ -227,13 +346,9 @@ def scheduler_lrs_at(spec: confsched.Spec, steps: list[int]) -> np.ndarray:
         for k in steps:
             scheduler.load_state_dict({**state, "last_epoch": k - 1, "_step_count": k + 1})
             scheduler.step()
-            rows.append(scheduler.get_last_lr())
-    got = np.array([[float(lr) for lr in row] for row in rows])
-    # one column per LR group, in spec.group_names order
-    out = np.empty((len(steps), len(spec.group_names)))
-    for j, name in enumerate(names):
-        out[:, column[name]] = got[:, j]
-    return out
+            for key in keys:
+                rows[key].append(written(optimizer, key))
+    return [g["lr_group"] for g in optimizer.param_groups], {key: np.array(rows[key]) for key in keys}
 
 
 def _is_path_error(message: str) -> bool:
@@ -255,6 +370,17 @@ def _validate_or_refuse(raw: dict[str, Any]) -> confsched.Spec | None:
 
 @given(specs)
 def test_a_fuzzed_spec_is_valid_and_sane_or_refused_with_a_path(raw):
+    check(raw)
+
+
+@given(fine_tuning)
+@settings(max_examples=150)
+def test_a_fuzzed_fine_tuning_spec_is_valid_and_sane_or_refused_with_a_path(raw):
+    """Weight-decay, momentum and group schedules of every family (and layer decay)."""
+    check(raw)
+
+
+def check(raw: dict[str, Any]) -> None:
     spec = _validate_or_refuse(raw)
     event("refused" if spec is None else f"valid {spec.family.driven_by}-driven")
     if spec is None:
@@ -271,11 +397,40 @@ def test_a_fuzzed_spec_is_valid_and_sane_or_refused_with_a_path(raw):
     base = np.array([spec.group_base_lrs[n] for n in spec.group_names])
     assert np.isfinite(curve).all()
     assert (curve >= 0).all()
-    assert (curve <= base * multiplier_bound(spec) * (1 + 1e-12)).all()
+    assert (curve <= base * group_bounds(spec) * (1 + 1e-12)).all()
+    decays = confsched.weight_decay_curve(spec, steps)
+    if decays is not None:
+        event("weight decay scheduled")
+        assert np.isfinite(decays).all()
+        assert (decays >= 0).all()
+        limit = np.array([spec.group_weight_decays[n] for n in spec.group_names]) * spec.peaks["weight_decay"]
+        assert (decays <= limit * (1 + 1e-12)).all()
+        wd_sc = spec.weight_decay_scheduler
+        assert spec.peaks["weight_decay"] >= multiplier_bound(
+            spec, wd_sc, reference=spec.optimizer.weight_decay
+        )
+    momenta = confsched.momentum_curve(spec, steps)
+    if momenta is not None:
+        event("momentum scheduled")
+        assert np.isfinite(momenta).all()
+        assert ((momenta >= 0) & (momenta < 1)).all()
+    refused_when_built = None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", confsched.ScheduleOverrunWarning)
-        stepped = scheduler_lrs_at(spec, steps)
-    assert np.array_equal(stepped, curve)
+        try:
+            lr_groups, stepped = scheduler_settings_at(spec, steps)
+        except confsched.GroupError as error:  # layer patterns that do not fit the model's names
+            refused_when_built = str(error)
+            event("refused when built")
+    if refused_when_built is not None:
+        assert _is_path_error(refused_when_built), refused_when_built
+        return
+    columns = [spec.group_names.index(name) for name in lr_groups]
+    assert np.array_equal(stepped["lr"], curve[:, columns])
+    if decays is not None:
+        assert np.array_equal(stepped["weight_decay"], decays[:, columns])
+    if momenta is not None:
+        assert np.array_equal(stepped["momentum"], momenta[:, columns])
 
 
 @given(st.sampled_from(sorted(CALL_KEYS)), st.sampled_from(SECTIONS), st.text(max_size=20))
@@ -287,7 +442,7 @@ def test_instantiate_keys_are_always_refused_with_a_path(key, section, target):
         "data": {"dataset_size": 100, "batch_size": 10},
         "training": {"epochs": 1},
     }
-    raw[section] = {**raw[section], key: target}
+    raw[section] = {**raw.get(section, {}), key: target}
     with pytest.raises(confsched.SpecError) as caught:
         confsched.validate(raw)
     assert str(caught.value).startswith(f"{section}.")

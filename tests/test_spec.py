@@ -20,8 +20,8 @@ from tests.conftest import WORKED_EXAMPLE, merged
 FAMILIES = ", ".join(confsched.FAMILIES)
 OPTIMIZERS = ", ".join(confsched.OPTIMIZERS)
 DURATION = (
-    "a duration is an int number of steps (100), a fraction of the run (0.06 or '6%') "
-    "or a number of epochs ('2ep')"
+    "a duration is an int number of steps (100), a fraction of the run (0.06 or '6%'), "
+    "epochs ('2ep'), samples ('1.5M sp') or tokens ('2B tok')"
 )
 
 
@@ -55,7 +55,8 @@ BAD_SPECS = [
     (
         merged(WORKED_EXAMPLE, trainer={"epochs": 3}),
         "trainer: unknown key 'trainer'; did you mean 'training'? "
-        "(allowed here: data, optimizer, scheduler, training)",
+        "(allowed here: continuation, data, group_schedulers, momentum_scheduler, optimizer, scheduler, "
+        "training, weight_decay_scheduler)",
     ),
     (
         group(lr_sclae=0.1),
@@ -65,12 +66,12 @@ BAD_SPECS = [
     (
         with_("data", batchsize=3),
         "data.batchsize: unknown key 'batchsize'; did you mean 'batch_size'? "
-        "(allowed here: batch_size, dataset_size, drop_last)",
+        "(allowed here: batch_size, dataset_size, drop_last, tokens_per_sample)",
     ),
     (
         merged(WORKED_EXAMPLE, optimizer={"name": "sgd", "lr": 0.1, "betas": [0.9, 0.99]}),
-        "optimizer.betas: unknown key 'betas' (allowed here: dampening, groups, lr, lr_as_tensor, momentum, "
-        "name, nesterov, no_decay, weight_decay)",
+        "optimizer.betas: unknown key 'betas' (allowed here: dampening, groups, layer_decay, layers, lr, "
+        "lr_as_tensor, lr_scaling, momentum, name, nesterov, no_decay, weight_decay)",
     ),
     (
         scheduler(name="cosin"),
@@ -168,7 +169,7 @@ BAD_SPECS = [
     (scheduler(name="cosine", warmup="10 %"), f"scheduler.warmup: '10 %' is not a duration; {DURATION}"),
     (scheduler(name="cosine", warmup="-2ep"), f"scheduler.warmup: '-2ep' is not a duration; {DURATION}"),
     (scheduler(name="cosine", warmup="1.5"), f"scheduler.warmup: '1.5' is not a duration; {DURATION}"),
-    (scheduler(name="cosine", warmup="2 ep"), f"scheduler.warmup: '2 ep' is not a duration; {DURATION}"),
+    (scheduler(name="cosine", warmup="ep2"), f"scheduler.warmup: 'ep2' is not a duration; {DURATION}"),
     (scheduler(name="cosine", warmup="6%%"), f"scheduler.warmup: '6%%' is not a duration; {DURATION}"),
     (scheduler(name="cosine", warmup=-5), f"scheduler.warmup: -5 is negative; {DURATION}"),
     (scheduler(name="cosine", warmup=math.nan), f"scheduler.warmup: nan is not a duration; {DURATION}"),
@@ -243,7 +244,7 @@ BAD_SPECS = [
     (with_("optimizer", lr=None), "optimizer.lr: required key is missing"),
     (
         merged(WORKED_EXAMPLE, training={"grad_accum_steps": 2}),
-        "training.epochs: set epochs or max_steps to say how long the run is",
+        "training.epochs: set epochs, max_steps, max_samples or max_tokens to say how long the run is",
     ),
     (scheduler(name="warmup_stable_decay"), "scheduler.decay: required key is missing"),
 ]
@@ -463,6 +464,9 @@ def test_optimizer_specific_fields():
         "groups",
         "no_decay",
         "lr_as_tensor",
+        "layer_decay",
+        "layers",
+        "lr_scaling",
     }
 
 

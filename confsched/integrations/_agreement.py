@@ -12,7 +12,15 @@ from typing import Any
 from confsched.errors import PlanMismatchError
 from confsched.spec.root import Spec
 
-__all__ = ["dataloader_kwargs", "expect_batches", "expect_setting", "expect_total", "is_metric_driven"]
+__all__ = [
+    "dataloader_kwargs",
+    "expect_batches",
+    "expect_fixed_batch",
+    "expect_setting",
+    "expect_total",
+    "is_metric_driven",
+    "planned_max_steps",
+]
 
 
 def dataloader_kwargs(spec: Spec) -> dict[str, Any]:
@@ -39,8 +47,29 @@ def expect_setting(path: str, planned: object, setting: str, actual: object, *, 
         raise PlanMismatchError(path, f"{planned!r} in the spec, but {setting} is {actual!r}{tail}")
 
 
+def planned_max_steps(spec: Spec) -> int | None:
+    """The ``max_steps`` a framework runs: ``training.max_steps``, or the steps of a run counted in
+    samples or tokens (its budget over the global batch); ``None`` for a run of ``epochs``."""
+    return spec.total_steps if spec.plan.counts_samples else spec.training.max_steps
+
+
+def expect_fixed_batch(spec: Spec, framework: str) -> None:
+    """Raise for a spec that ramps its global batch: ``framework`` accumulates a fixed number of
+    batches per optimizer step, so only a loop of one's own can follow the ramp."""
+    if spec.plan.ramps:
+        raise PlanMismatchError(
+            "training.batch_rampup",
+            f"{framework} accumulates a fixed number of batches per optimizer step, but the spec ramps "
+            "the global batch: run your own loop and accumulate spec.plan.micro_batches(step) batches "
+            "in each step",
+        )
+
+
 def expect_batches(spec: Spec, batches: int, source: str) -> None:
-    """Raise unless ``source`` yields the batches per epoch and process that the spec plans."""
+    """Raise unless ``source`` yields the batches per epoch and process that the spec plans (a run
+    counted in samples streams its data across epochs: nothing to compare)."""
+    if spec.plan.counts_samples:
+        return
     if batches != spec.plan.batches_per_epoch:
         raise PlanMismatchError(
             "data",

@@ -46,7 +46,7 @@ from accelerate import Accelerator
 from accelerate.scheduler import AcceleratedScheduler
 from torch.utils.data import DataLoader
 
-from confsched.integrations._agreement import expect_batches, expect_setting
+from confsched.integrations._agreement import expect_batches, expect_fixed_batch, expect_setting
 from confsched.lr_scheduler import MetricDrivenLR, ScheduledLR
 from confsched.spec.root import Spec
 
@@ -70,8 +70,10 @@ def check_accelerator(spec: Spec, accelerator: Accelerator, train_dataloader: An
 
     Compares ``num_processes`` with ``training.world_size`` and ``gradient_accumulation_steps``
     with ``training.grad_accum_steps``; given the (prepared) training DataLoader, also its batches
-    per epoch on this process with the spec's.
+    per epoch on this process with the spec's. A batch ramp is refused (the Accelerator accumulates a
+    fixed number of batches).
     """
+    expect_fixed_batch(spec, "the Accelerator")
     expect_setting(
         "training.world_size",
         spec.training.world_size,

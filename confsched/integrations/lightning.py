@@ -36,9 +36,11 @@ from confsched.builder import build
 from confsched.errors import PlanMismatchError
 from confsched.integrations._agreement import (
     expect_batches,
+    expect_fixed_batch,
     expect_setting,
     expect_total,
     is_metric_driven,
+    planned_max_steps,
 )
 from confsched.spec.root import Spec
 
@@ -50,10 +52,12 @@ _HINT = "pass confsched.integrations.lightning.trainer_kwargs(spec) to the Train
 def trainer_kwargs(spec: Spec) -> dict[str, Any]:
     """``max_epochs``, ``max_steps`` and ``accumulate_grad_batches`` for ``lightning.Trainer``.
 
-    With ``training.max_steps`` set, the run is ``max_steps`` long (``max_epochs=-1``); otherwise it
-    is ``training.epochs`` long (``max_steps=-1``).
+    With ``training.max_steps`` set (or a run counted in samples or tokens), the run is that many
+    steps long (``max_epochs=-1``); otherwise it is ``training.epochs`` long (``max_steps=-1``). A
+    batch ramp cannot be run by Lightning's fixed accumulation and is refused.
     """
-    max_steps = spec.training.max_steps
+    expect_fixed_batch(spec, "Lightning")
+    max_steps = planned_max_steps(spec)
     epochs = -1 if max_steps is not None else spec.training.epochs
     return {
         "max_epochs": epochs,
@@ -70,6 +74,7 @@ def check_trainer(spec: Spec, trainer: Any) -> None:
     data: call this from ``configure_optimizers`` or later, as :func:`configure_optimizers` does).
     Metric-driven families have no planned total; only the settings are compared for them.
     """
+    expect_fixed_batch(spec, "Lightning")
     expect_setting(
         "training.grad_accum_steps",
         spec.training.grad_accum_steps,

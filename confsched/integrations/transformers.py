@@ -45,9 +45,11 @@ from transformers import TrainerCallback
 from confsched.errors import PlanMismatchError
 from confsched.integrations._agreement import (
     expect_batches,
+    expect_fixed_batch,
     expect_setting,
     expect_total,
     is_metric_driven,
+    planned_max_steps,
 )
 from confsched.integrations.logging import LRLogger
 from confsched.spec.root import Spec
@@ -64,17 +66,20 @@ def training_arguments_kwargs(spec: Spec, *, metric: str = "loss") -> dict[str, 
     """Keyword arguments for ``TrainingArguments`` that make the Trainer run the spec's plan.
 
     ``per_device_train_batch_size``, ``gradient_accumulation_steps``, ``dataloader_drop_last``, and
-    ``num_train_epochs`` or ``max_steps``. For metric-driven families also ``eval_strategy="epoch"``
-    and ``metric_for_best_model=metric`` (the Trainer steps such a scheduler after each evaluation
-    with that metric, so give the Trainer an ``eval_dataset``).
+    ``num_train_epochs`` or ``max_steps`` (a run counted in samples or tokens: its steps; a batch
+    ramp cannot be run by the Trainer and is refused). For metric-driven families also
+    ``eval_strategy="epoch"`` and ``metric_for_best_model=metric`` (the Trainer steps such a
+    scheduler after each evaluation with that metric, so give the Trainer an ``eval_dataset``).
     """
+    expect_fixed_batch(spec, "the Trainer")
     kwargs: dict[str, Any] = {
         "per_device_train_batch_size": spec.data.batch_size,
         "gradient_accumulation_steps": spec.training.grad_accum_steps,
         "dataloader_drop_last": spec.data.drop_last,
     }
-    if spec.training.max_steps is not None:
-        kwargs["max_steps"] = spec.training.max_steps
+    max_steps = planned_max_steps(spec)
+    if max_steps is not None:
+        kwargs["max_steps"] = max_steps
     else:
         kwargs.update(num_train_epochs=spec.training.epochs, max_steps=-1)
     if is_metric_driven(spec):
@@ -115,6 +120,7 @@ def check_trainer(spec: Spec, trainer: Trainer) -> None:
     (:func:`trainer_total_steps`) with ``spec.total_steps``. For metric-driven families it checks
     instead that the Trainer evaluates and names the metric to step the scheduler with.
     """
+    expect_fixed_batch(spec, "the Trainer")
     args = trainer.args
     settings = [
         ("data.batch_size", spec.data.batch_size, "per_device_train_batch_size"),

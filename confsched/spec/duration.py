@@ -2,13 +2,16 @@
 
 A duration is one of
 
-* an ``int`` >= 0: that many optimizer steps (``100``);
-* a fraction of the whole run, as a float in ``[0, 1)`` (``0.06``) or a percentage (``"6%"``);
-* a number of epochs (``"2ep"``, ``"0.5ep"``).
+* an ``int`` >= 0: that many optimizer steps (``100``, also ``"100 steps"``, Composer's ``"100ba"``);
+* a fraction of the whole run, as a float in ``[0, 1)`` (``0.06``), a percentage (``"6%"``) or
+  Composer's ``"0.06dur"``;
+* a number of epochs (``"2ep"``, ``"0.5 ep"``);
+* a number of samples or tokens, with an optional SI suffix (``"1.5M sp"``, ``"2B tok"``,
+  ``"300M tokens"``, ``"3e10tok"``): see :mod:`confsched.time.units` for the grammar.
 
 The value is parsed here and kept exact (a :class:`fractions.Fraction` of the decimal you wrote, so
-``"6%"`` of 1950 steps is exactly 117). It becomes integer steps in one place only:
-:meth:`confsched.steps.StepPlan.steps`.
+``"6%"`` of 1950 steps is exactly 117). It becomes integer steps (or samples, on a run counted in
+samples) in one place only: :class:`confsched.steps.StepPlan`.
 """
 
 from __future__ import annotations
@@ -17,21 +20,23 @@ import math
 import re
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import GetCoreSchemaHandler, GetJsonSchemaHandler
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import core_schema
 
+from confsched.time.units import TimeUnit, parse_quantity
+
 __all__ = ["Duration", "DurationUnit", "parse_duration"]
 
-DurationUnit = Literal["steps", "fraction", "epochs"]
+DurationUnit = TimeUnit
 
-_TEXT = re.compile(r"^(?P<amount>\d+(?:\.\d+)?)(?P<unit>%|ep)$")
+_TEXT_PATTERN = r"^\d[\d_.]*(?:[eE]\d{1,2})?[KkMBT]?\s?(?:%|[a-z]+)$"
 _DIGITS = re.compile(r"^\d+$")
 _ALLOWED = (
-    "a duration is an int number of steps (100), a fraction of the run (0.06 or '6%') "
-    "or a number of epochs ('2ep')"
+    "a duration is an int number of steps (100), a fraction of the run (0.06 or '6%'), "
+    "epochs ('2ep'), samples ('1.5M sp') or tokens ('2B tok')"
 )
 
 
@@ -72,18 +77,19 @@ class Duration:
                 },
                 {
                     "type": "string",
-                    "pattern": _TEXT.pattern,
-                    "description": "'6%' of the total steps, or '2ep' epochs",
+                    "pattern": _TEXT_PATTERN,
+                    "description": "'6%' of the run, '2ep' epochs, '1.5M sp' samples or '2B tok' tokens",
                 },
             ]
         }
 
 
 def parse_duration(value: object) -> Duration:
-    """Parse ``100``, ``0.06``, ``"6%"`` or ``"2ep"`` into a :class:`Duration`.
+    """Parse ``100``, ``0.06``, ``"6%"``, ``"2ep"``, ``"1.5M sp"`` or ``"2B tok"`` into a :class:`Duration`.
 
     Raises ``ValueError`` (reported by pydantic with the config path) for anything else: negative
-    numbers, ``"10 %"``, ``"-2ep"``, ``1.5`` (neither whole steps nor a fraction below 1), NaN.
+    numbers, ``"10 %"``, ``"-2ep"``, ``1.5`` (neither whole steps nor a fraction below 1), NaN, a
+    fraction of samples (``"1.5 sp"``), more than 2**53 samples or tokens.
     """
     if isinstance(value, Duration):
         return value
@@ -105,13 +111,21 @@ def parse_duration(value: object) -> Duration:
     if isinstance(value, str):
         if _DIGITS.match(value):
             return Duration(Fraction(int(value)), "steps", int(value))
-        match = _TEXT.match(value)
-        if match is None:
-            raise ValueError(f"{value!r} is not a duration; {_ALLOWED}")
-        amount = Fraction(match["amount"])
-        if match["unit"] == "%":
-            if amount > 100:
-                raise ValueError(f"{value!r} is more than the whole run (100%)")
-            return Duration(amount / 100, "fraction", value)
-        return Duration(amount, "epochs", value)
-    raise ValueError(f"{value!r} ({type(value).__name__}) is not a duration; {_ALLOWED}")
+        try:
+            quantity = parse_quantity(value)
+        except ValueError as error:
+            reason = str(error)
+            if reason.startswith("is not a number") or reason.startswith("has a space"):
+                raise ValueError(f"{_short(value)} is not a duration; {_ALLOWED}") from None
+            raise ValueError(f"{_short(value)} {reason}; {_ALLOWED}") from None
+        if quantity.unit is None:
+            raise ValueError(f"{_short(value)} is not a duration; {_ALLOWED}")
+        if quantity.unit == "fraction" and quantity.amount > 1:
+            raise ValueError(f"{value!r} is more than the whole run (100%)")
+        return Duration(quantity.amount, quantity.unit, value)
+    raise ValueError(f"{_short(value)} ({type(value).__name__}) is not a duration; {_ALLOWED}")
+
+
+def _short(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."

@@ -8,22 +8,29 @@ class to import, so loading a config cannot run code.
 from __future__ import annotations
 
 import inspect
+import math
 import re
+import sys
 from dataclasses import dataclass
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import ConfigDict, Field, model_validator
 
 from confsched.errors import SpecError, did_you_mean
-from confsched.spec.base import NonNegativeFloat, NotBool, PositiveFloat, StrictModel
+from confsched.spec.base import NonNegativeFloat, NotBool, PositiveFloat, PositiveInt, StrictModel
+from confsched.steps import StepPlan
 
 __all__ = [
+    "LAYER_PRESETS",
     "OPTIMIZERS",
     "AdagradSpec",
     "AdamSpec",
     "AdamWSpec",
     "AdamaxSpec",
     "GroupSpec",
+    "LRScalingSpec",
+    "LayerNames",
+    "LayersSpec",
     "NAdamSpec",
     "OptimizerBase",
     "OptimizerEntry",
@@ -68,6 +75,145 @@ class GroupSpec(StrictModel):
         return self
 
 
+# ---- layer-wise LR decay ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LayerNames:
+    """How a model family names its layers, for layer-wise LR decay over ``L`` blocks.
+
+    A parameter is in layer ``i + 1`` when ``block`` (a regular expression with one group that
+    captures the block index ``i``, searched in the name) matches it; otherwise in layer 0 when it
+    matches a glob of ``embeddings``; otherwise in layer ``L`` (with the last block) when it matches
+    a glob of ``final``; otherwise in layer ``L + 1``, the top layer: the head and whatever else
+    sits above the blocks (a pooler).
+    """
+
+    embeddings: tuple[str, ...]
+    block: str
+    final: tuple[str, ...] = ()
+
+
+LAYER_PRESETS: dict[str, LayerNames] = {
+    # transformers' BertModel / RobertaModel (and the *For<Task> models around them): ELECTRA's and
+    # BEiT's layer decay; the pooler and the task head form the top layer.
+    "hf_bert": LayerNames(("*embeddings.*",), r"(?:^|\.)encoder\.layer\.(\d+)\."),
+    "hf_roberta": LayerNames(("*embeddings.*",), r"(?:^|\.)encoder\.layer\.(\d+)\."),
+    # transformers' ViTModel: blocks are vit.encoder.layer.<i> (transformers 4) or vit.layers.<i>
+    # (5); the final layernorm goes with the last block, as timm's ViT norm does.
+    "hf_vit": LayerNames(
+        ("*embeddings.*",), r"(?:^|\.)(?:encoder\.layer|layers)\.(\d+)\.", ("*layernorm.*",)
+    ),
+    # timm's VisionTransformer.group_matcher(): the stem, blocks.<i>, the final norm with the last
+    # block; the rest (fc_norm, head) on top, as timm.optim.param_groups_layer_decay groups them.
+    "timm_vit": LayerNames(
+        ("cls_token", "reg_token", "pos_embed", "patch_embed.*", "norm_pre.*"),
+        r"^blocks\.(\d+)\.",
+        ("norm.*",),
+    ),
+}
+"""Preset name -> :class:`LayerNames`: the parameter names of the model families layer decay is
+used with most (``optimizer.layers.preset``)."""
+
+LayerPreset = Literal["hf_bert", "hf_roberta", "hf_vit", "timm_vit"]
+
+
+class LayersSpec(StrictModel):
+    """How parameter names map to layers for ``layer_decay``: a preset, or patterns of your own.
+
+    Layer 0 holds the embeddings, layer ``i + 1`` block ``i``, layer ``num_blocks + 1`` the head and
+    every other parameter matched by no pattern.
+    """
+
+    num_blocks: Annotated[int, Field(gt=0, le=10_000), NotBool]
+    """Number of blocks (transformer layers) of the model: 12 for BERT-base or ViT-B; the model
+    its highest block index must be num_blocks - 1 (checked when the optimizer is built)."""
+    preset: LayerPreset | None = None
+    """The names of a model family: hf_bert, hf_roberta, hf_vit (transformers), timm_vit (timm).
+    Give a preset, or block (and optionally embeddings, final), not both."""
+    block: str | None = None
+    """A regular expression with one group capturing the block index, searched in each parameter
+    name, e.g. ``(?:^|\\.)encoder\\.layer\\.(\\d+)\\.``: its parameters go to layer index + 1."""
+    embeddings: list[str] = Field(default_factory=list)
+    """Glob patterns of the parameters in layer 0 (embeddings, patch and position embeddings)."""
+    final: list[str] = Field(default_factory=list)
+    """Glob patterns of parameters above the blocks that go with the last block (a final norm)."""
+
+    @model_validator(mode="after")
+    def _preset_or_patterns(self) -> LayersSpec:
+        custom = [key for key in ("block", "embeddings", "final") if getattr(self, key)]
+        if self.preset is not None and custom:
+            raise SpecError(
+                custom[0], f"set together with preset {self.preset!r}; give a preset or patterns, not both"
+            )
+        if self.preset is None and self.block is None:
+            presets = ", ".join(LAYER_PRESETS)
+            raise SpecError("preset", f"missing: name a preset ({presets}) or give a block pattern")
+        if self.block is not None:
+            try:
+                groups = re.compile(self.block).groups
+            except re.error as error:
+                raise SpecError("block", f"{self.block!r} is not a regular expression ({error})") from None
+            if groups != 1:
+                raise SpecError(
+                    "block",
+                    f"{self.block!r} has {groups} capturing groups; it needs exactly one, capturing "
+                    r"the block index (e.g. 'encoder\.layer\.(\d+)\.')",
+                )
+        return self
+
+    @property
+    def names(self) -> LayerNames:
+        """The patterns in use: the preset's, or the ones given."""
+        if self.preset is not None:
+            return LAYER_PRESETS[self.preset]
+        assert self.block is not None  # checked by the model
+        return LayerNames(tuple(self.embeddings), self.block, tuple(self.final))
+
+    @property
+    def count(self) -> int:
+        """Layers in all: the embeddings, ``num_blocks`` blocks, and the top layer."""
+        return self.num_blocks + 2
+
+
+def layer_scales(layer_decay: float, layers: int) -> tuple[float, ...]:
+    r"""Layer :math:`l` of :math:`n` trains at :math:`\eta\, d^{\,n - 1 - l}`: the top layer at the
+    base LR :math:`\eta`, each layer below at ``layer_decay`` :math:`d` times the one above
+    (timm's ``layer_decay ** (layer_max - i)``, in the same float operations)."""
+    top = layers - 1
+    return tuple(layer_decay ** (top - i) for i in range(layers))
+
+
+# ---- LR scaling by the global batch ----------------------------------------------------------
+
+
+class LRScalingSpec(StrictModel):
+    """Scale ``optimizer.lr`` by the global batch (timm's ``train.py`` rule): ``optimizer.lr`` is the
+    LR at ``reference_batch`` samples per optimizer step."""
+
+    rule: Literal["linear", "sqrt"]
+    """linear: lr x global / reference (Goyal et al.); sqrt: lr x sqrt(global / reference) (Adam-type)."""
+    reference_batch: PositiveInt = 256
+    """The global batch optimizer.lr is given for."""
+
+    def factor(self, global_batch: int) -> float:
+        """The multiplier of ``optimizer.lr``, as timm computes it (``batch_ratio`` in floats)."""
+        ratio = global_batch / self.reference_batch
+        return ratio**0.5 if self.rule == "sqrt" else ratio
+
+    def explain(self, lr: float, plan: StepPlan) -> str:
+        """``linear rule: global batch 32 x 4 x 8 = 1024 (...); lr 0.001 x 1024 / 256 = 0.004``."""
+        batch, accumulation, world = plan.batch_size, plan.grad_accum_steps, plan.world_size
+        total = batch * accumulation * world
+        ratio = f"{total} / {self.reference_batch}"
+        scaled = f"sqrt({ratio})" if self.rule == "sqrt" else ratio
+        return (
+            f"{self.rule} rule: global batch {batch} x {accumulation} x {world} = {total} "
+            f"(batch_size x grad_accum_steps x world_size); "
+            f"lr {lr:g} x {scaled} = {lr * self.factor(total):.6g}"
+        )
+
+
 class OptimizerBase(StrictModel):
     """Fields every optimizer has."""
 
@@ -83,28 +229,83 @@ class OptimizerBase(StrictModel):
     """Glob patterns of parameters trained without weight decay (e.g. ``*.bias``, ``*norm*``)."""
     lr_as_tensor: bool = False
     """Hold each group's LR as a 0-d tensor (for ``torch.compile``d optimizer steps)."""
+    layer_decay: Annotated[float, Field(gt=0, le=1), NotBool] | None = None
+    """Layer-wise LR decay (BEiT, ELECTRA, timm): the parameters not in ``groups`` form one group
+    per layer (``layer_0`` ... ``layer_<num_blocks + 1>``), layer l at lr x layer_decay^(top - l);
+    ``layers`` says which parameter is in which layer. null = off (one ``default`` group)."""
+    layers: LayersSpec | None = None
+    """How parameter names map to layers (required with layer_decay): a preset or patterns."""
+    lr_scaling: LRScalingSpec | None = None
+    """Scale lr by the global batch (batch x grad_accum_steps x world_size) before any group's
+    lr_scale or layer decay applies; absolute LRs (a group's lr) are taken as written."""
 
     @model_validator(mode="after")
     def _unique_groups(self) -> OptimizerBase:
+        layered = set(self._layer_group_names())
         seen: set[str] = set()
         for i, group in enumerate(self.groups):
             if group.name in seen:
                 raise SpecError(f"groups[{i}].name", f"group name {group.name!r} is used twice")
+            if group.name in layered:
+                raise SpecError(
+                    f"groups[{i}].name",
+                    f"{group.name!r} is the name of one of layer_decay's groups (layer_0 to "
+                    f"layer_{len(layered) - 1}); name the group otherwise",
+                )
             seen.add(group.name)
+        if self.layer_decay is not None and self.layers is None:
+            raise SpecError(
+                "layers", "required with layer_decay: name a preset, e.g. {preset: hf_bert, num_blocks: 12}"
+            )
+        if self.layers is not None and self.layer_decay is None:
+            raise SpecError("layer_decay", "missing: layers is set, but without layer_decay it does nothing")
+        if self.layer_decay is not None and self.layers is not None:
+            smallest = self.lr * layer_scales(self.layer_decay, self.layers.count)[0]
+            if smallest < sys.float_info.min:
+                raise SpecError(
+                    "layer_decay",
+                    f"{self.layer_decay:g} over {self.layers.count} layers takes layer 0's LR down to "
+                    f"{self.lr:g} x {self.layer_decay:g}^{self.layers.count - 1}, below the smallest "
+                    "normal float; use a larger layer_decay or fewer layers",
+                )
         return self
+
+    def _layer_group_names(self) -> tuple[str, ...]:
+        if self.layer_decay is None or self.layers is None:
+            return ()
+        return tuple(f"layer_{i}" for i in range(self.layers.count))
 
     @property
     def group_names(self) -> tuple[str, ...]:
-        """Names of the LR groups, in optimizer order: ``default`` first, then ``groups``."""
-        return ("default", *(g.name for g in self.groups))
+        """Names of the LR groups, in optimizer order: ``default`` (or, with ``layer_decay``, one
+        group per layer, ``layer_0`` first), then ``groups``."""
+        return (*(self._layer_group_names() or ("default",)), *(g.name for g in self.groups))
+
+    def group_lrs(self, lr: float) -> dict[str, float]:
+        """Base LR of each group for an optimizer LR of ``lr``: a group's ``lr``, or ``lr_scale * lr``,
+        or ``lr`` (``default``), or ``lr * layer_decay^(top - l)`` (layer ``l``)."""
+        lrs = {"default": lr}
+        if self.layer_decay is not None and self.layers is not None:
+            scales = layer_scales(self.layer_decay, self.layers.count)
+            lrs = {name: lr * scale for name, scale in zip(self._layer_group_names(), scales, strict=True)}
+        for i, g in enumerate(self.groups):
+            lrs[g.name] = g.lr if g.lr is not None else lr * (g.lr_scale or 1.0)
+            if not math.isfinite(lrs[g.name]):
+                raise SpecError(
+                    f"groups[{i}].lr_scale", f"{g.lr_scale:g} x lr {lr:g} overflows to an infinite LR"
+                )
+        return lrs
 
     @property
     def group_base_lrs(self) -> dict[str, float]:
-        """Base LR of each group: its ``lr``, or ``lr_scale * optimizer.lr``, or ``optimizer.lr``."""
-        lrs = {"default": self.lr}
-        for g in self.groups:
-            lrs[g.name] = g.lr if g.lr is not None else self.lr * (g.lr_scale or 1.0)
-        return lrs
+        """Base LR of each group for ``optimizer.lr`` as written (before ``lr_scaling``; the spec's
+        :attr:`~confsched.Spec.group_base_lrs` has the scaled ones)."""
+        return self.group_lrs(self.lr)
+
+    @property
+    def group_layers(self) -> dict[str, int]:
+        """The layer of each layer-decay group (``layer_3`` -> 3); empty without ``layer_decay``."""
+        return {name: i for i, name in enumerate(self._layer_group_names())}
 
     def torch_kwargs(self) -> dict[str, object]:
         """Keyword arguments for the ``torch.optim`` class, other than params, lr, weight_decay."""

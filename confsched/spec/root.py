@@ -7,27 +7,32 @@ checks every rule that needs the whole run). Nothing later can produce an invali
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
+import math
+import sys
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Annotated, Any, Union
 
 from pydantic import Discriminator, Field, PrivateAttr, Tag, ValidationError, model_validator
 
 from confsched.adaptive import MetricPolicy
 from confsched.errors import ConfschedError, SpecError, did_you_mean
-from confsched.families import FAMILIES, Family, ScheduleContext, momentum_key
-from confsched.schedules import Schedule
+from confsched.families import FAMILIES, Family, MomentumKey, momentum_key
+from confsched.schedules import Schedule, WithMomentum, momentum_schedule, segment, sequence
+from confsched.spec import quantities
 from confsched.spec.base import StrictModel
+from confsched.spec.continuation import ContinuationSpec
+from confsched.spec.duration import Duration, parse_duration
 from confsched.spec.optimizer import OPTIMIZERS, OptimizerBase, RegisteredOptimizerSpec
 from confsched.spec.run import DataSpec, TrainingSpec
 from confsched.spec.scheduler import SchedulerBase
-from confsched.steps import StepPlan, plan_steps
+from confsched.steps import StepPlan, Timeline, plan_steps
+from confsched.time.axis import on_samples
 
-__all__ = ["Spec", "validate"]
+__all__ = ["GroupScheduleSpec", "Spec", "validate"]
 
 
 def _tagged_union(models: list[type[StrictModel]]) -> Any:
@@ -58,11 +63,26 @@ else:
     SchedulerSpec = _tagged_union([family.model for family in FAMILIES.values()])
 
 
+class GroupScheduleSpec(StrictModel):
+    """An LR group's own schedule (``group_schedulers.<group>``): its own family, knobs and warmup,
+    and an optional frozen start for gradual unfreezing."""
+
+    scheduler: SchedulerSpec | None = None
+    """The group's own family and knobs, with its own warmup; default: the spec's ``scheduler``."""
+    frozen_until: Duration = Field(default=parse_duration(0))
+    """LR 0 before this step (a duration from the start of the run); the group's schedule then runs
+    over the rest of the run, its warmup first. Only the LR is held: ``requires_grad`` is not
+    touched, so the parameters still get gradients and the optimizer's state (momentum buffers,
+    Adam moments) still accumulates while their LR is 0; the weights do not move."""
+
+
 class Spec(StrictModel):
-    """A validated schedule spec: optimizer, scheduler, data and training sections.
+    """A validated schedule spec: optimizer, scheduler, data and training sections, and optional
+    continuation, weight_decay_scheduler, momentum_scheduler and group_schedulers.
 
     Derived, read-only: :attr:`steps_per_epoch`, :attr:`total_steps`, :attr:`warmup_steps`,
-    :attr:`group_base_lrs`, and :attr:`schedule` (the multiplier function of the step).
+    :attr:`lr`, :attr:`group_base_lrs`, :attr:`schedule` (the multiplier function of the step),
+    :attr:`group_schedules`, :attr:`weight_decay_schedule` and :attr:`momentum_schedule`.
     """
 
     optimizer: OptimizerSpec
@@ -72,12 +92,29 @@ class Spec(StrictModel):
     data: DataSpec
     """The data the step count is computed from."""
     training: TrainingSpec
-    """Epochs or max_steps, gradient accumulation, world size."""
+    """Epochs, max_steps, max_samples or max_tokens, gradient accumulation, world size, batch ramp."""
+    continuation: ContinuationSpec | None = None
+    """This run continues another run's schedule from a checkpoint (null: a run from scratch)."""
+    weight_decay_scheduler: SchedulerSpec | None = None
+    """A schedule of the weight decay (any step-driven family, its own warmup): each param group's
+    weight_decay is its base value x the family's multiplier (groups without decay stay at 0)."""
+    momentum_scheduler: SchedulerSpec | None = None
+    """A schedule of the momentum (SGD, RMSprop) or beta1 (Adam family): the optimizer's value x the
+    family's multiplier, in every group; it must stay below 1."""
+    group_schedulers: dict[str, GroupScheduleSpec] = Field(default_factory=dict)
+    """LR groups that follow a schedule of their own, by group name (``default``, a name of
+    ``optimizer.groups``, or ``layer_0``, ``layer_1``, ... with layer decay); the other groups
+    follow ``scheduler``."""
 
     _plan: StepPlan = PrivateAttr()
     _warmup_steps: int = PrivateAttr()
+    _lr: float = PrivateAttr()
+    _group_base_lrs: dict[str, float] = PrivateAttr()
     _schedule: Schedule | MetricPolicy = PrivateAttr()
     _group_schedules: tuple[Schedule | MetricPolicy, ...] = PrivateAttr()
+    _weight_decay_schedule: Schedule | None = PrivateAttr(default=None)
+    _momentum_schedule: Schedule | None = PrivateAttr(default=None)
+    _peaks: dict[str, float] = PrivateAttr(default_factory=dict)
 
     @model_validator(mode="after")
     def _derive(self) -> Spec:
@@ -89,36 +126,215 @@ class Spec(StrictModel):
             grad_accum_steps=self.training.grad_accum_steps,
             epochs=self.training.epochs,
             max_steps=self.training.max_steps,
+            tokens_per_sample=self.data.tokens_per_sample,
+            max_samples=self.training.max_samples,
+            max_tokens=self.training.max_tokens,
+            batch_rampup=self.training.batch_rampup,
         )
-        warmup = self.scheduler.warmup
-        warmup_steps = plan.steps(warmup)
-        if warmup_steps > plan.total_steps:
-            raise SpecError(
-                "scheduler.warmup", f"{plan.describe(warmup)} exceeds the run ({plan.total_steps} steps)"
-            )
-        context = ScheduleContext(
-            plan=plan,
-            warmup_steps=warmup_steps,
-            lr=self.optimizer.lr,
-            warmup_shape=self.scheduler.warmup_shape,
-            warmup_start=self.scheduler.warmup_start,
-            momentum_key=momentum_key(self.optimizer),
-        )
+        timeline = plan.timeline  # steps, or samples for a run counted in samples
+        lr = self._scaled_lr(plan)
         try:
-            made = self.family.make(self.scheduler, context)
-            per_group = [
-                self.family.make(self.scheduler, dataclasses.replace(context, group_lr=lr))
-                if self.family.per_group and name != "default"
+            base_lrs = self.optimizer.group_lrs(lr)
+        except ConfschedError as error:
+            raise error.within("optimizer") from None
+        key = momentum_key(self.optimizer)
+        try:
+            made, _ = quantities.make_schedule(self.scheduler, timeline, lr, momentum_key=key)
+            shared = {
+                name: quantities.make_schedule(
+                    self.scheduler, timeline, lr, momentum_key=key, group_lr=group_lr
+                )[0]
+                if self.family.per_group and group_lr != lr
                 else made
-                for name, lr in self.group_base_lrs.items()
-            ]
+                for name, group_lr in base_lrs.items()
+            }
         except ConfschedError as error:
             raise error.within("scheduler") from None
+        # the spec's schedule last: it changes (branch, sample axis) with the groups' schedules
+        per_group = [*{**shared, **self._own_schedules(timeline, lr, base_lrs)}.values(), made]
+        if self.continuation is not None and self.family.driven_by == "metric":
+            raise SpecError(
+                "continuation",
+                f"{self.scheduler.name} sets the LR from a metric: there is no planned schedule to "
+                "continue; resume it without a continuation section",
+            )
+        if self.continuation is not None and self.continuation.cooldown is not None:
+            plan, per_group = self._branch(plan, per_group)
+        if plan.batches is not None:  # a schedule of samples, evaluated at each step's consumed samples
+            per_group = _each(per_group, lambda s: on_samples(s, plan.batches))  # type: ignore[arg-type]
+        *per_group, made = per_group
         self._plan = plan
-        self._warmup_steps = warmup_steps
+        self._warmup_steps = plan.steps(self.scheduler.warmup)
+        self._lr = lr
+        self._group_base_lrs = base_lrs
         self._schedule = made
         self._group_schedules = tuple(per_group)
+        self._weight_decay_schedule = self._weight_decay(timeline, plan)
+        self._momentum_schedule = self._momentum(timeline, plan, key)
         return self
+
+    def _scaled_lr(self, plan: StepPlan) -> float:
+        """``optimizer.lr``, scaled by ``optimizer.lr_scaling`` when set."""
+        scaling = self.optimizer.lr_scaling
+        if scaling is None:
+            return self.optimizer.lr
+        lr = self.optimizer.lr * scaling.factor(plan.global_batch_size)
+        if not math.isfinite(lr) or lr < sys.float_info.min:
+            raise SpecError(
+                "optimizer.lr_scaling",
+                f"{scaling.explain(self.optimizer.lr, plan)}: not a usable LR (overflows or underflows)",
+            )
+        return lr
+
+    def _own_schedules(
+        self, timeline: Timeline, lr: float, base_lrs: dict[str, float]
+    ) -> dict[str, Schedule | MetricPolicy]:
+        """The schedules of the groups in ``group_schedulers``."""
+        if not self.group_schedulers:
+            return {}
+        try:
+            quantities.check_names(self.group_schedulers, tuple(base_lrs))
+            if self.family.driven_by == "metric":
+                raise SpecError(
+                    "",
+                    f"scheduler {self.scheduler.name} changes every group's LR from a metric; "
+                    "groups with schedules of their own need a step-driven scheduler",
+                )
+        except ConfschedError as error:
+            raise error.within("group_schedulers") from None
+        own: dict[str, Schedule | MetricPolicy] = {}
+        for name, group in self.group_schedulers.items():
+            where = f"group_schedulers.{name}"
+            frozen = group.frozen_until
+            start = _in_run(f"{where}.frozen_until", lambda: timeline.steps(frozen))  # noqa: B023 (called at once)
+            try:
+                own[name] = quantities.frozen_then(
+                    group.scheduler or self.scheduler,
+                    timeline,
+                    start,
+                    lr,
+                    base_lrs[name],
+                    momentum_key=self.momentum_key,
+                )
+            except ConfschedError as error:
+                if error.path == "frozen_until" or group.scheduler is not None:
+                    raise error.within(
+                        where if error.path == "frozen_until" else f"{where}.scheduler"
+                    ) from None
+                # the spec's scheduler, fitted to what the frozen start leaves of the run
+                raise SpecError(
+                    f"{where}.frozen_until",
+                    f"{timeline.describe(group.frozen_until)} leaves {timeline.total_steps - start} "
+                    f"{timeline.unit}, too few for the spec's scheduler (scheduler.{error.path}: "
+                    f"{error.message}); give the group a scheduler of its own",
+                ) from None
+        return own
+
+    def _weight_decay(self, timeline: Timeline, plan: StepPlan) -> Schedule | None:
+        spec = self.weight_decay_scheduler
+        if spec is None:
+            return None
+        base = self.optimizer.weight_decay
+        try:
+            if self.family.driven_by == "metric":
+                raise SpecError(
+                    "", f"needs a step-driven scheduler (scheduler {self.scheduler.name} is metric-driven)"
+                )
+            if base == 0:
+                raise SpecError(
+                    "",
+                    "optimizer.weight_decay is 0: the schedule multiplies it (and each group's "
+                    "weight_decay); set optimizer.weight_decay to the base value",
+                )
+            schedule, peak = quantities.quantity_schedule(
+                spec, timeline, base, "optimizer.weight_decay", momentum_key=momentum_key(self.optimizer)
+            )
+        except ConfschedError as error:
+            raise error.within("weight_decay_scheduler") from None
+        self._peaks["weight_decay"] = peak
+        return schedule if plan.batches is None else on_samples(schedule, plan.batches)
+
+    def _momentum(self, timeline: Timeline, plan: StepPlan, key: MomentumKey | None) -> Schedule | None:
+        cycled = momentum_schedule(self._schedule)
+        spec = self.momentum_scheduler
+        if spec is None:
+            return cycled
+        base = quantities.momentum_base(self.optimizer, key)
+        field = f"optimizer.{'betas[0]' if key == 'betas' else 'momentum'}"
+        try:
+            if self.family.driven_by == "metric":
+                raise SpecError(
+                    "", f"needs a step-driven scheduler (scheduler {self.scheduler.name} is metric-driven)"
+                )
+            if cycled is not None:
+                raise SpecError(
+                    "",
+                    "scheduler one_cycle already cycles the momentum (cycle_momentum: true); set "
+                    "scheduler.cycle_momentum: false or remove momentum_scheduler",
+                )
+            if base is None:
+                raise SpecError("", f"{self.optimizer.name} has neither momentum nor betas to schedule")
+            if base == 0:
+                raise SpecError(
+                    "", f"{field} is 0: the schedule multiplies it; set {field} to the base value"
+                )
+            schedule, peak = quantities.quantity_schedule(spec, timeline, base, field, momentum_key=key)
+            if base * peak >= 1:
+                raise SpecError(
+                    "",
+                    f"{field} {base:g} x the schedule's peak multiplier {peak:g} = {base * peak:g}; "
+                    "the momentum must stay below 1",
+                )
+        except ConfschedError as error:
+            raise error.within("momentum_scheduler") from None
+        self._peaks["momentum"] = peak
+        values = quantities.absolute(schedule, base)
+        return values if plan.batches is None else on_samples(values, plan.batches)
+
+    def _branch(self, plan: StepPlan, schedules: list[Made]) -> tuple[StepPlan, list[Made]]:
+        """The run branched into ``continuation.cooldown`` at ``continuation.at``: each group's
+        schedule until then, a decay from its multiplier there to ``min_lr_ratio``, then the end."""
+        assert self.continuation is not None
+        assert self.continuation.cooldown is not None
+        at, cooldown = self.continuation.at, self.continuation.cooldown
+        if at.unit == "steps" and at.amount > plan.total_steps:
+            raise SpecError(
+                "continuation.at", f"step {at} is past the end of the run ({plan.total_steps} steps)"
+            )
+        timeline = plan.timeline
+        start = _in_run("continuation.at", lambda: plan.position(at))
+        if start > timeline.total_steps:
+            raise SpecError(
+                "continuation.at",
+                f"{timeline.describe(at)} is past the end of the run it continues "
+                f"({timeline.total_steps} {timeline.unit})",
+            )
+        length = _in_run("continuation.cooldown.length", lambda: timeline.steps(cooldown.length))
+        if length == 0:
+            raise SpecError(
+                "continuation.cooldown.length",
+                f"{cooldown.length} = 0 {timeline.unit}; a cooldown needs length",
+            )
+
+        def branch(schedule: Schedule) -> Schedule:
+            if isinstance(schedule, WithMomentum):
+                raise SpecError(
+                    "continuation.cooldown",
+                    f"{self.scheduler.name} also cycles the momentum; a cooldown branch would stop it "
+                    "mid-cycle",
+                )
+            level = float(schedule(start))
+            if cooldown.min_lr_ratio > level:
+                raise SpecError(
+                    "continuation.cooldown.min_lr_ratio",
+                    f"{cooldown.min_lr_ratio:g} is above the LR at the branch point ({level:.6g} of the base "
+                    "LR): a cooldown goes down",
+                )
+            return sequence(
+                [(start, schedule)], segment(length, cooldown.shape, level, cooldown.min_lr_ratio)
+            )
+
+        return plan.branched(start, length), _each(schedules, branch)
 
     @property
     def family(self) -> Family:
@@ -153,28 +369,94 @@ class Spec(StrictModel):
     @property
     def group_schedules(self) -> tuple[Schedule | MetricPolicy, ...]:
         """Each LR group's schedule, in :attr:`group_names` order. Groups that follow the same
-        multiplier share one object (``is``): all of them unless the family is ``per_group``."""
+        multiplier share one object (``is``): all of them unless the family is ``per_group`` or
+        a group has its own (``group_schedulers``)."""
         return self._group_schedules
 
     @property
     def group_names(self) -> tuple[str, ...]:
-        """LR group names in optimizer order: ``default``, then ``optimizer.groups``."""
+        """LR group names in optimizer order: ``default`` (or ``layer_0``, ``layer_1``, ... with
+        ``optimizer.layer_decay``), then ``optimizer.groups``."""
         return self.optimizer.group_names
+
+    @property
+    def lr(self) -> float:
+        """``optimizer.lr``, scaled by ``optimizer.lr_scaling`` when set: the default group's base LR."""
+        return self._lr
 
     @property
     def group_base_lrs(self) -> dict[str, float]:
         """Base LR of each group (the LR the schedule's multiplier 1.0 stands for)."""
-        return self.optimizer.group_base_lrs
+        return dict(self._group_base_lrs)
+
+    @property
+    def group_weight_decays(self) -> dict[str, float]:
+        """Weight decay of each LR group's decayed parameters (its ``.no_decay`` companion has 0)."""
+        decays = {name: self.optimizer.weight_decay for name in self.group_names}
+        for group in self.optimizer.groups:
+            if group.weight_decay is not None:
+                decays[group.name] = group.weight_decay
+        return decays
+
+    @property
+    def weight_decay_schedule(self) -> Schedule | None:
+        """The multiplier of every param group's weight decay (``weight_decay_scheduler``), or ``None``."""
+        return self._weight_decay_schedule
+
+    @property
+    def momentum_schedule(self) -> Schedule | None:
+        """The momentum (or beta1) every group uses at each step, as absolute values: from
+        ``momentum_scheduler``, or one_cycle's own cycle; ``None`` when neither sets it."""
+        return self._momentum_schedule
+
+    @property
+    def momentum_key(self) -> MomentumKey | None:
+        """What :attr:`momentum_schedule` sets: ``betas`` (beta1) or ``momentum``."""
+        return momentum_key(self.optimizer)
+
+    @property
+    def peaks(self) -> dict[str, float]:
+        """Upper bounds of the weight-decay and momentum multipliers (the keys that are scheduled)."""
+        return dict(self._peaks)
 
     def to_config(self) -> dict[str, Any]:
-        """The spec as plain data (durations as written); ``validate`` of it gives an equal spec."""
-        return self.model_dump(mode="json", exclude_unset=False)
+        """The spec as plain data (durations as written); ``validate`` of it gives an equal spec.
+
+        The optional sections (``weight_decay_scheduler``, ``momentum_scheduler``,
+        ``group_schedulers``) appear only when set."""
+        data = self.model_dump(mode="json", exclude_unset=False)
+        for key in (*quantities.QUANTITY_KEYS, "group_schedulers"):
+            if not data[key]:
+                del data[key]
+        return data
 
     @property
     def fingerprint(self) -> str:
         """A short hash of the resolved spec: equal specs, equal fingerprints."""
         text = json.dumps(self.to_config(), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+Made = Schedule | MetricPolicy
+
+
+def _each(schedules: list[Made], change: Callable[[Schedule], Schedule]) -> list[Made]:
+    """``change`` applied to every distinct schedule once; groups that shared one still share."""
+    done: dict[int, Made] = {}
+    for schedule in schedules:
+        if id(schedule) not in done:
+            done[id(schedule)] = change(schedule) if callable(schedule) else schedule
+    return [done[id(schedule)] for schedule in schedules]
+
+
+def _in_run(path: str, length: Callable[[], int]) -> int:
+    """``length()``, with a problem it finds (a token count without tokens_per_sample) put at ``path``."""
+    try:
+        return length()
+    except SpecError as error:
+        if error.path:
+            raise
+        raise SpecError(path, error.message) from None
 
 
 def validate(data: object, *, source: str = "") -> Spec:
@@ -262,7 +544,8 @@ def _unwrap(annotation: Any) -> Any:
 def _members(annotation: Any) -> list[Any]:
     annotation = _unwrap(annotation)
     if typing.get_origin(annotation) in (Union, types.UnionType):
-        return [_unwrap(a) for a in typing.get_args(annotation) if a is not type(None)]
+        # an optional union (``SchedulerSpec | None``) nests one union in another: flatten it
+        return [m for a in typing.get_args(annotation) if a is not type(None) for m in _members(a)]
     return [annotation]
 
 
@@ -295,6 +578,11 @@ def _walk(loc: tuple[int | str, ...]) -> tuple[str, Any]:
             seq = [m for m in members if typing.get_origin(m) in (list, tuple)]
             args = typing.get_args(seq[0]) if seq else ()
             here = args[0] if args else Any
+            continue
+        mappings = [m for m in members if typing.get_origin(m) is dict]
+        if mappings:  # a key of a mapping section (group_schedulers.<group>)
+            path = f"{path}.{item}" if path else str(item)
+            here = typing.get_args(mappings[0])[1]
             continue
         path = f"{path}.{item}" if path else str(item)
         if len(models) == 1 and item in models[0].model_fields:
@@ -393,7 +681,9 @@ def _problem(err: Any, source: str) -> SpecError:
         return SpecError(path, f"expected a mapping of keys, got {_describe(value)}", source=source)
     if kind in ("union_tag_invalid", "union_tag_not_found"):
         section = path.split(".")[-1].split("[")[0]
-        names = list(FAMILIES) if section in ("scheduler",) else list(OPTIMIZERS)
+        if section.endswith("scheduler"):  # scheduler, weight_decay_scheduler, group_schedulers.<g>.scheduler
+            section = "scheduler"
+        names = list(FAMILIES) if section == "scheduler" else list(OPTIMIZERS)
         if kind == "union_tag_not_found":
             return SpecError(_join(path, "name"), f"missing; choose one of: {_choices(names)}", source=source)
         tag = str(ctx.get("tag"))
