@@ -243,7 +243,7 @@ def test_show_of_a_fine_tune_file_states_every_figure(tmp_path):
 def test_a_layer_decay_sweep_on_the_shipped_preset_and_on_a_file(tmp_path):
     sweep = ["-m", "optimizer.layer_decay=0.65,0.75,0.85", "training.epochs=6", "hydra.sweep.dir=preset"]
     out = ok(confsched_cli("plot", "+experiment=vit_finetune", *sweep, cwd=tmp_path))
-    assert "sweep of 3 runs" in out
+    assert "sweep of 3 jobs in preset:" in out
     for job, decay in enumerate([0.65, 0.75, 0.85]):
         header, values = read_lr_csv(tmp_path / "preset" / str(job) / "lr_schedule.csv")
         spec = confsched.compose(
@@ -263,7 +263,7 @@ def test_a_layer_decay_sweep_on_the_shipped_preset_and_on_a_file(tmp_path):
             cwd=tmp_path,
         )
     )
-    assert "sweep of 2 runs" in out
+    assert "sweep of 2 jobs in file:" in out
     header, values = read_lr_csv(tmp_path / "file" / "1" / "lr_schedule.csv")
     assert header[:6] == ["step", "layer_0", "layer_1", "layer_2", "layer_3", "head"]
     assert header[6:] == [f"{q}/{g}" for q in ("weight_decay", "momentum") for g in header[1:6]]
