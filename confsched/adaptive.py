@@ -7,6 +7,11 @@ dataclass of knobs; :meth:`~MetricPolicy.start` gives a fresh :class:`MetricStat
 ``ReduceLROnPlateau`` and ``transformers``' ``GreedyLR`` do (same comparisons, same order of
 floating point operations). The torch adapter and :func:`confsched.lr_curve` share these.
 
+A metric-driven family may also carry a step-driven factor (a warmup before the plateau, or the
+other members of a ``chain``): :class:`WithFactor`. The LR of group :math:`g` is then its policy LR
+times the factor at the step count, which ``scheduler.step()`` advances (torch's
+``ReduceLROnPlateau`` and a ``LambdaLR`` stepping the same optimizer: their factors multiply).
+
 Improvement test, with threshold :math:`\\theta` and best metric :math:`b`:
 ``min``/``rel``: :math:`x < b (1 - \\theta)`; ``min``/``abs``: :math:`x < b - \\theta`;
 ``max``/``rel``: :math:`x > b (1 + \\theta)`; ``max``/``abs``: :math:`x > b + \\theta`.
@@ -15,10 +20,13 @@ Improvement test, with threshold :math:`\\theta` and best metric :math:`b`:
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal, Protocol
 
-__all__ = ["GreedyPolicy", "MetricPolicy", "MetricState", "PlateauPolicy"]
+from confsched.schedules import Schedule
+
+__all__ = ["GreedyPolicy", "MetricPolicy", "MetricState", "PlateauPolicy", "WithFactor", "step_factor"]
 
 
 @dataclass
@@ -36,6 +44,8 @@ class MetricState:
     reset_start: int = 0
     window: list[float] = field(default_factory=list)
     window_sum: float = 0.0
+    min_lrs: list[float] = field(default_factory=list)
+    """Per-column floors (plateau's ``min_lr`` list); empty: the policy's one ``min_lr``."""
 
     def to_dict(self) -> dict[str, Any]:
         """A plain-data copy for ``state_dict()``."""
@@ -45,9 +55,32 @@ class MetricState:
 class MetricPolicy(Protocol):
     """What the torch adapter and ``lr_curve`` need from a metric-driven family."""
 
-    def start(self, base_lrs: list[float]) -> MetricState: ...
+    def start(self, base_lrs: list[float], groups: Sequence[str] | None = None) -> MetricState:
+        """A fresh state for columns (param groups) at ``base_lrs``; ``groups`` names each
+        column's LR group (for per-group knobs)."""
+        ...
 
     def update(self, state: MetricState, metric: float) -> None: ...
+
+
+@dataclass(frozen=True)
+class WithFactor:
+    """A metric policy whose LRs are multiplied by a step-driven ``factor`` (see the module
+    docstring); it updates exactly as ``policy`` does."""
+
+    policy: MetricPolicy
+    factor: Schedule
+
+    def start(self, base_lrs: list[float], groups: Sequence[str] | None = None) -> MetricState:
+        return self.policy.start(base_lrs, groups)
+
+    def update(self, state: MetricState, metric: float) -> None:
+        self.policy.update(state, metric)
+
+
+def step_factor(policy: object) -> Schedule | None:
+    """The step-driven factor of a metric policy (:class:`WithFactor`), else ``None``."""
+    return policy.factor if isinstance(policy, WithFactor) else None
 
 
 def _is_better(mode: str, threshold_mode: str, threshold: float, current: float, best: float) -> bool:
@@ -68,7 +101,8 @@ def _worst(mode: str) -> float:
 class PlateauPolicy:
     """``reduce_lr_on_plateau``: after more than ``patience`` updates without improvement,
     :math:`\\eta_g \\leftarrow \\max(\\eta_g f, \\eta_{min})` (skipped when the change is below ``eps``),
-    then wait ``cooldown`` updates."""
+    then wait ``cooldown`` updates. ``min_lrs`` gives some LR groups their own floor (torch's
+    ``min_lr`` list); the others floor at ``min_lr``."""
 
     mode: Literal["min", "max"]
     factor: float
@@ -78,9 +112,14 @@ class PlateauPolicy:
     cooldown: int
     min_lr: float
     eps: float
+    min_lrs: tuple[tuple[str, float], ...] = ()
 
-    def start(self, base_lrs: list[float]) -> MetricState:
-        return MetricState(lrs=list(base_lrs), initial_lrs=list(base_lrs), best=_worst(self.mode))
+    def start(self, base_lrs: list[float], groups: Sequence[str] | None = None) -> MetricState:
+        floors = dict(self.min_lrs)
+        min_lrs = [floors.get(g, self.min_lr) for g in groups] if floors and groups is not None else []
+        return MetricState(
+            lrs=list(base_lrs), initial_lrs=list(base_lrs), best=_worst(self.mode), min_lrs=min_lrs
+        )
 
     def update(self, state: MetricState, metric: float) -> None:
         current = float(metric)
@@ -94,8 +133,14 @@ class PlateauPolicy:
             state.cooldown_counter -= 1
             state.num_bad = 0
         if state.num_bad > self.patience:
+            if state.min_lrs and len(state.min_lrs) != len(state.lrs):
+                raise RuntimeError(  # torch's ReduceLROnPlateau with a min_lr list does the same
+                    f"The number of param groups in the optimizer ({len(state.lrs)}) differs from "
+                    f"the number of min_lr floors ({len(state.min_lrs)}): a group added while training "
+                    "has no floor of its own; give min_lr as one number"
+                )
             for i, old in enumerate(state.lrs):
-                new = max(old * self.factor, self.min_lr)
+                new = max(old * self.factor, state.min_lrs[i] if state.min_lrs else self.min_lr)
                 if old - new > self.eps:
                     state.lrs[i] = new
             state.cooldown_counter = self.cooldown
@@ -123,7 +168,7 @@ class GreedyPolicy:
     window_size: int
     reset_start: int
 
-    def start(self, base_lrs: list[float]) -> MetricState:
+    def start(self, base_lrs: list[float], groups: Sequence[str] | None = None) -> MetricState:
         return MetricState(
             lrs=list(base_lrs),
             initial_lrs=list(base_lrs),

@@ -9,6 +9,7 @@ from torch import nn
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LRScheduler
 
+from confsched.adaptive import step_factor
 from confsched.errors import SpecError
 from confsched.groups import plan_groups
 from confsched.lr_scheduler import GroupSchedules, MetricDrivenLR, ScheduledLR
@@ -64,15 +65,22 @@ def build_optimizer(spec: Spec, model: NamedParameters) -> Optimizer:
     return optimizer
 
 
-def build_scheduler(spec: Spec, optimizer: Optimizer, *, allow_spec_change: bool = False) -> LRScheduler:
+def build_scheduler(
+    spec: Spec, optimizer: Optimizer, *, allow_spec_change: bool = False, last_epoch: int = -1
+) -> LRScheduler:
     """The scheduler of ``spec.scheduler`` over ``optimizer`` (its groups' LRs are the base LRs).
 
     ``allow_spec_change`` lets ``load_state_dict`` accept a state saved under another spec (with a
-    warning) instead of raising :class:`~confsched.errors.ResumeError`.
+    warning) instead of raising :class:`~confsched.errors.ResumeError`. ``last_epoch`` (torch's;
+    step-driven families) starts the scheduler at step ``last_epoch + 1`` without a state dict;
+    groups without ``initial_lr`` take their current LR as their base LR.
     """
     schedule = spec.schedule
     fingerprint, spec_config = spec.fingerprint, spec.to_config()
     if callable(schedule):
+        if last_epoch >= 0:
+            for group in optimizer.param_groups:
+                group.setdefault("initial_lr", group["lr"])
         return ScheduledLR(
             optimizer,
             _param_group_schedules(spec, optimizer),
@@ -83,13 +91,19 @@ def build_scheduler(spec: Spec, optimizer: Optimizer, *, allow_spec_change: bool
             allow_spec_change=allow_spec_change,
             momentum=spec.momentum_schedule,
             weight_decay=spec.weight_decay_schedule,
+            last_epoch=last_epoch,
         )
+    per_group = _param_group_schedules(spec, optimizer)
+    factors = None
+    if isinstance(per_group, dict):  # groups with their own step-driven factor (a chain's members)
+        factors = [step_factor(per_group[str(g.get("lr_group"))]) for g in optimizer.param_groups]
     return MetricDrivenLR(
         optimizer,
         schedule,
         fingerprint=fingerprint,
         spec_config=spec_config,
         allow_spec_change=allow_spec_change,
+        factors=factors,
     )
 
 

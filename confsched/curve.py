@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from confsched.adaptive import MetricPolicy
+from confsched.adaptive import MetricPolicy, step_factor
 from confsched.schedules import Schedule
 from confsched.spec.root import Spec
 
@@ -34,16 +34,21 @@ def lr_curve(
     ``steps`` is the number of rows (default ``spec.total_steps``) or an array of step indices.
     Metric-driven families (``reduce_lr_on_plateau``, ``greedy``) change the LR only when fed a
     metric: with ``metrics`` row :math:`k` is the LR after :math:`k` metric updates (so there are
-    ``len(metrics) + 1`` rows); without, the base LRs are held for ``steps`` rows.
+    ``len(metrics) + 1`` rows); without, the base LRs are held for ``steps`` rows. When such a family
+    also has a step-driven factor (a warmup, or a ``chain``), row :math:`k` is multiplied by the
+    factor at step :math:`k`: one ``scheduler.step()`` per metric update (torch's pattern of stepping
+    ``ReduceLROnPlateau`` and another scheduler together).
     """
     base = np.array([spec.group_base_lrs[name] for name in spec.group_names], dtype=np.float64)
     schedule = spec.schedule
     if spec.family.driven_by == "metric":
         assert not callable(schedule)
+        factors = [step_factor(policy) for policy in spec.group_schedules]
         if metrics is not None:
-            return _metric_curve(schedule, base, metrics)
-        count = spec.total_steps if steps is None else len(_step_indices(steps))
-        return np.tile(base, (count, 1))
+            rows = _metric_curve(schedule, base, metrics, spec.group_names)
+            return _times_factors(rows, factors, np.arange(len(rows)))
+        held = _step_indices(spec.total_steps if steps is None else steps)
+        return _times_factors(np.tile(base, (len(held), 1)), factors, held)
     assert callable(schedule)
     shared = _columns_by_schedule(spec.group_schedules)
     wanted = spec.total_steps if steps is None else steps
@@ -66,6 +71,16 @@ def lr_curve(
         for schedule, columns in shared:
             out[start:stop, columns] = schedule(block)[:, None] * base[columns]
     return out
+
+
+def _times_factors(
+    rows: npt.NDArray[np.float64], factors: list[Schedule | None], steps: npt.NDArray[np.int64]
+) -> npt.NDArray[np.float64]:
+    """Each column of ``rows`` (a group's metric-driven LR) times its step-driven factor, if any."""
+    for column, factor in enumerate(factors):
+        if factor is not None:
+            rows[:, column] = rows[:, column] * factor(steps)
+    return rows
 
 
 def _columns_by_schedule(schedules: tuple[Any, ...]) -> list[tuple[Schedule, list[int]]]:
@@ -110,9 +125,9 @@ def _step_indices(steps: int | npt.ArrayLike) -> npt.NDArray[np.int64]:
 
 
 def _metric_curve(
-    policy: MetricPolicy, base: npt.NDArray[np.float64], metrics: Iterable[float]
+    policy: MetricPolicy, base: npt.NDArray[np.float64], metrics: Iterable[float], groups: tuple[str, ...]
 ) -> npt.NDArray[np.float64]:
-    state = policy.start(base.tolist())
+    state = policy.start(base.tolist(), groups)
     rows = [list(state.lrs)]
     for metric in metrics:
         policy.update(state, metric)

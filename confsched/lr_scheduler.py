@@ -31,7 +31,7 @@ import torch
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LRScheduler, ReduceLROnPlateau
 
-from confsched.adaptive import MetricPolicy, MetricState
+from confsched.adaptive import MetricPolicy, MetricState, step_factor
 from confsched.errors import ResumeError
 from confsched.schedules import Schedule
 from confsched.time.axis import consumed_samples, planned_steps, resumed
@@ -139,6 +139,29 @@ def _write_momentum(optimizer: Optimizer, key: str, value: float) -> None:
         group[key] = (value, *group[key][1:]) if key == "betas" else value
 
 
+_ORDER = "https://pytorch.org/docs/stable/optim.html#how-to-adjust-learning-rate"
+
+
+def _check_order(optimizer: Optimizer) -> None:
+    """torch's two warnings at the first ``scheduler.step()``: ``optimizer.step`` replaced after the
+    scheduler wrapped it (the order cannot be checked), or not called yet (the order is wrong)."""
+    if not hasattr(optimizer.step, "_wrapped_by_lr_sched"):
+        warnings.warn(
+            "`optimizer.step()` has been overridden after the scheduler was built, so confsched cannot "
+            "check that it runs before `scheduler.step()`: call `optimizer.step()` first, or the "
+            f"first LR of the schedule is skipped (see {_ORDER})",
+            UserWarning,
+            stacklevel=3,
+        )
+    elif not getattr(optimizer, "_opt_called", False):
+        warnings.warn(
+            "scheduler.step() was called before optimizer.step(): call optimizer.step() first, "
+            f"or the first LR of the schedule is skipped (see {_ORDER})",
+            UserWarning,
+            stacklevel=3,
+        )
+
+
 class _Blocks:
     """A schedule's values at consecutive steps, computed a block at a time (vectorised)."""
 
@@ -197,7 +220,11 @@ class ScheduledLR(_SpecState, LRScheduler):
     group, or a mapping from LR group names to schedules, each param group following the entry of
     its ``lr_group`` key (what :func:`confsched.build` passes when groups have schedules of their own).
 
-    Call ``step()`` once after every ``optimizer.step()``. ``total_steps`` is the planned run;
+    Call ``step()`` once after every ``optimizer.step()`` (the first call warns, as torch's
+    schedulers do, when ``optimizer.step()`` has not run yet or was replaced after the scheduler was
+    built). ``last_epoch`` is torch's: a scheduler built with ``last_epoch=k`` starts at step
+    ``k + 1`` without a state dict (the groups need ``initial_lr``, their base LRs, as in torch).
+    ``total_steps`` is the planned run;
     stepping past it warns once (:class:`ScheduleOverrunWarning`) with ``plan`` (how the total was
     computed) in the message. With ``momentum`` (a schedule of absolute values), every group's
     ``momentum``, or beta1 of its ``betas``, is set to ``momentum(k)`` as well; with
@@ -345,13 +372,8 @@ class ScheduledLR(_SpecState, LRScheduler):
                 "ScheduledLR.step() takes no epoch: it counts optimizer steps; "
                 "to resume, use load_state_dict()"
             )
-        if self._step_count == 1 and not getattr(self.optimizer, "_opt_called", False):
-            warnings.warn(
-                "scheduler.step() was called before optimizer.step(): call optimizer.step() first, "
-                "or the first LR of the schedule is skipped",
-                UserWarning,
-                stacklevel=2,
-            )
+        if self._step_count == 1:
+            _check_order(self.optimizer)
         if len(self.optimizer.param_groups) != len(self.base_lrs):
             self._adopt_new_groups()
         self._step_count += 1
@@ -420,9 +442,13 @@ class ScheduledLR(_SpecState, LRScheduler):
 class MetricDrivenLR(_SpecState, ReduceLROnPlateau):
     """A metric-driven family (``reduce_lr_on_plateau``, ``greedy``): call ``step(metric)``.
 
-    The LR changes only when a metric update says so (see :mod:`confsched.adaptive`). A param group
-    added with ``optimizer.add_param_group`` joins at the next ``step(metric)`` with its own LR, and
-    is cut (or raised) with the others from then on, as torch's ``ReduceLROnPlateau`` does.
+    The LR changes only when a metric update says so (see :mod:`confsched.adaptive`). A family with
+    a step-driven factor too (a warmup before the plateau, a ``chain``) also takes ``step()``
+    without a metric after each ``optimizer.step()``: the LR of group :math:`g` is its plateau LR
+    times the factor at the number of such steps. ``factors`` gives each param group its own
+    factor (default: the policy's). A param group added with ``optimizer.add_param_group`` joins at
+    the next ``step`` with its own LR, and is cut (or raised) with the others from then on, as
+    torch's ``ReduceLROnPlateau`` does.
     """
 
     def __init__(
@@ -433,6 +459,7 @@ class MetricDrivenLR(_SpecState, ReduceLROnPlateau):
         fingerprint: str = "",
         spec_config: dict[str, Any] | None = None,
         allow_spec_change: bool = False,
+        factors: Sequence[Schedule | None] | None = None,
     ) -> None:
         if not isinstance(optimizer, Optimizer):
             raise TypeError(f"{type(optimizer).__name__} is not an Optimizer")
@@ -449,22 +476,40 @@ class MetricDrivenLR(_SpecState, ReduceLROnPlateau):
             )
         base_lrs = [float(group["initial_lr"]) for group in optimizer.param_groups]
         self.base_lrs = list[float | torch.Tensor](base_lrs)
-        self.state: MetricState = policy.start(base_lrs)
+        groups = [str(group.get("lr_group", "default")) for group in optimizer.param_groups]
+        self.state: MetricState = policy.start(base_lrs, groups)
         self.last_epoch = 0
+        if factors is None:
+            factors = [step_factor(policy)] * len(optimizer.param_groups)
+        self.factors = list(factors)
+        self.steps = 0
+        if any(factor is not None for factor in self.factors):
+            _write_lrs(self.optimizer, self._lrs())
         self._last_lr = _read_lrs(optimizer)
 
+    def _lrs(self) -> list[float]:
+        """The policy's LRs times each group's step-driven factor at the step count."""
+        return [
+            lr if factor is None else lr * float(factor(self.steps))
+            for lr, factor in zip(self.state.lrs, self.factors, strict=True)
+        ]
+
     def step(self, metrics: Any = None, epoch: int | None = None) -> None:  # type: ignore[override]
-        """Feed one metric value (a float or a 0-d tensor) and update the LRs."""
-        if metrics is None:
+        """Feed one metric value (a float or a 0-d tensor) and update the LRs; without a metric,
+        advance the step-driven factor by one step (only when the family has one)."""
+        if metrics is None and all(factor is None for factor in self.factors):
             raise TypeError(
                 f"this scheduler adapts the LR to a metric: call scheduler.step(metric), e.g. "
                 f"scheduler.step(val_loss) ({type(self.policy).__name__})"
             )
         if len(self.optimizer.param_groups) != len(self.state.lrs):
             self._adopt_new_groups()
-        self.policy.update(self.state, float(metrics))
-        self.last_epoch = self.state.updates
-        _write_lrs(self.optimizer, self.state.lrs)
+        if metrics is None:
+            self.steps += 1
+        else:
+            self.policy.update(self.state, float(metrics))
+            self.last_epoch = self.state.updates
+        _write_lrs(self.optimizer, self._lrs())
         self._last_lr = _read_lrs(self.optimizer)
 
     def _adopt_new_groups(self) -> None:
@@ -480,11 +525,13 @@ class MetricDrivenLR(_SpecState, ReduceLROnPlateau):
             self.base_lrs.append(float(group["initial_lr"]))
             self.state.initial_lrs.append(float(group["initial_lr"]))
             self.state.lrs.append(float(lr))
+            self.factors.append(step_factor(self.policy))
 
     def state_dict(self) -> dict[str, Any]:
-        """The metric state, base LRs and the spec's fingerprint."""
+        """The metric state, the step count, base LRs and the spec's fingerprint."""
         return {
             "state": self.state.to_dict(),
+            "steps": self.steps,
             "base_lrs": list(self.base_lrs),
             "fingerprint": self.fingerprint,
             "spec_config": self.spec_config,
@@ -495,6 +542,7 @@ class MetricDrivenLR(_SpecState, ReduceLROnPlateau):
         self._check_spec(state_dict)
         self.base_lrs = list(state_dict["base_lrs"])
         self.state = MetricState(**state_dict["state"])
+        self.steps = int(state_dict.get("steps", 0))
         self.last_epoch = self.state.updates
-        _write_lrs(self.optimizer, self.state.lrs)
+        _write_lrs(self.optimizer, self._lrs())
         self._last_lr = _read_lrs(self.optimizer)

@@ -11,7 +11,10 @@ gradient accumulation over :math:`A` batches and :math:`E` epochs:
     n_b &= \\lfloor N_r / B \\rfloor \\text{ if drop\\_last else } \\lceil N_r / B \\rceil
         && \\text{batches per epoch on each rank}
 
-    S &= \\lceil n_b / A \\rceil
+    n_b' &= \\min(n_b, \\ell) \\text{ or } \\lfloor n_b \\ell \\rfloor
+        && \\text{Lightning's limit\\_train\\_batches } \\ell \\text{ (an int, or a fraction), when set}
+
+    S &= \\lceil n_b' / A \\rceil
         && \\text{optimizer steps per epoch (a partial accumulation still steps)}
 
     T &= E \\cdot S, \\text{ or } \\texttt{max\\_steps} \\text{ when set}
@@ -115,6 +118,11 @@ class StepPlan:
     cooldown: tuple[int, int] | None = None
     """``(start, length)`` on the plan's axis of a cooldown branched at a checkpoint
     (``continuation.cooldown``): the run ends when the cooldown does."""
+    limit_train_batches: int | float | None = None
+    """Lightning's ``limit_train_batches``: at most this many batches per epoch (an int), or this
+    fraction of them (a float, ``int(n_b * fraction)`` as Lightning computes it)."""
+    batches_dropped: int = 0
+    """Batches per epoch the limit leaves out (``batches_per_epoch`` counts those that run)."""
 
     # ---- the run's samples -------------------------------------------------------------------
 
@@ -150,7 +158,8 @@ class StepPlan:
     @property
     def _epoch_samples(self) -> int:
         """Samples the loop reads in one epoch on all ranks (sampler padding included)."""
-        per_rank = self.batches_per_epoch * self.batch_size if self.drop_last else self.samples_per_rank
+        full = self.drop_last or self.batches_dropped > 0  # a limited epoch reads whole batches only
+        per_rank = self.batches_per_epoch * self.batch_size if full else self.samples_per_rank
         return per_rank * self.world_size
 
     def consumed_samples(self, steps: npt.ArrayLike) -> IntArray:
@@ -291,8 +300,13 @@ class StepPlan:
             )
         parts.append(
             f"batches per epoch = {rounding}({self.samples_per_rank} / {self.batch_size}) = "
-            f"{self.batches_per_epoch}"
+            f"{self.batches_per_epoch + self.batches_dropped}"
         )
+        limit, batches = self.limit_train_batches, self.batches_per_epoch + self.batches_dropped
+        if isinstance(limit, int):
+            parts.append(f"limit_train_batches: min({batches}, {limit}) = {self.batches_per_epoch}")
+        elif limit is not None:
+            parts.append(f"limit_train_batches: int({batches} x {limit:g}) = {self.batches_per_epoch}")
         parts.append(
             f"steps per epoch = ceil({self.batches_per_epoch} / {self.grad_accum_steps}) = "
             f"{self.steps_per_epoch}"
@@ -379,6 +393,7 @@ def plan_steps(
     max_samples: int | None = None,
     max_tokens: int | None = None,
     batch_rampup: BatchRampSpec | None = None,
+    limit_train_batches: int | float | None = None,
 ) -> StepPlan:
     """Compute :class:`StepPlan` with the formulas of this module's docstring.
 
@@ -387,7 +402,8 @@ def plan_steps(
     """
     samples_per_rank = -(-dataset_size // world_size)
     batches = samples_per_rank // batch_size if drop_last else -(-samples_per_rank // batch_size)
-    steps_per_epoch = -(-batches // grad_accum_steps)
+    limited = _limited(batches, limit_train_batches)
+    steps_per_epoch = -(-limited // grad_accum_steps)
     counts_samples = max_samples is not None or max_tokens is not None or batch_rampup is not None
     if steps_per_epoch == 0 and not counts_samples:
         raise SpecError(
@@ -405,12 +421,14 @@ def plan_steps(
         epochs=epochs,
         max_steps=max_steps,
         samples_per_rank=samples_per_rank,
-        batches_per_epoch=batches,
+        batches_per_epoch=limited,
         steps_per_epoch=max(steps_per_epoch, 1),
         total_steps=0,
         tokens_per_sample=tokens_per_sample,
         max_samples=max_samples,
         max_tokens=max_tokens,
+        limit_train_batches=limit_train_batches,
+        batches_dropped=batches - limited,
     )
     if counts_samples:
         schedule = _batch_schedule(plan, batch_rampup)
@@ -422,6 +440,22 @@ def plan_steps(
     else:
         raise SpecError("training", "set epochs or max_steps to say how long the run is")
     return replace(plan, total_steps=total)
+
+
+def _limited(batches: int, limit: int | float | None) -> int:
+    """Batches per epoch under Lightning's ``limit_train_batches`` (``_parse_num_batches``)."""
+    if limit is None:
+        return batches
+    if isinstance(limit, int):
+        return min(batches, limit)
+    limited = int(batches * limit)
+    if limited == 0 and batches > 0:
+        raise SpecError(
+            "training.limit_train_batches",
+            f"{limit:g} of {batches} batches per epoch is 0 batches (Lightning: int({batches} x {limit:g})); "
+            f"use at least {1 / batches:.3g}",
+        )
+    return limited
 
 
 def _batch_schedule(plan: StepPlan, ramp: BatchRampSpec | None) -> BatchSchedule:

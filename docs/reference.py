@@ -20,6 +20,7 @@ import confsched
 from confsched.spec import DataSpec, Duration, GroupSpec, TrainingSpec
 from confsched.spec.optimizer import LayersSpec, LRScalingSpec, OptimizerBase
 from confsched.spec.root import GroupScheduleSpec, Spec
+from confsched.spec.scheduler import NoiseSpec, SchedulerBase
 
 OUT = Path(__file__).resolve().parent / "spec-reference.md"
 
@@ -30,7 +31,10 @@ def type_name(annotation: Any) -> str:
         annotation = typing.get_args(annotation)[0]
     origin = typing.get_origin(annotation)
     if origin in (typing.Union, types.UnionType):
-        return " \\| ".join(type_name(a) for a in typing.get_args(annotation))
+        members = typing.get_args(annotation)
+        if len(members) > 4 and all(isinstance(a, type) and issubclass(a, SchedulerBase) for a in members):
+            return "a scheduler section (any family but chain and sequential)"
+        return " \\| ".join(type_name(a) for a in members)
     if origin is typing.Literal:
         return " \\| ".join(f"`{a}`" for a in typing.get_args(annotation))
     if origin in (list, tuple):
@@ -105,6 +109,7 @@ def render() -> str:
         out.append("")
     base = set(confsched.FAMILIES["linear"].model.__mro__[1].model_fields)
     out += ["## scheduler", "", "Keys every family has:", "", *table(confsched.FAMILIES["linear"].model), ""]
+    out += ["### scheduler.noise", "", *table(NoiseSpec), ""]
     for name, family in confsched.FAMILIES.items():
         model = family.model
         doc = " ".join((model.__doc__ or "").split())
@@ -112,7 +117,9 @@ def render() -> str:
         own = set(model.model_fields) - base
         out += table(model, base) if own else ["No keys of its own."]
         out.append("")
-        for field in model.model_fields.values():
+        for key, field in model.model_fields.items():
+            if key in base:
+                continue
             args = typing.get_args(field.annotation)
             nested = [a for a in args if isinstance(a, type) and issubclass(a, BaseModel)]
             for sub in nested:

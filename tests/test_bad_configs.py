@@ -78,6 +78,12 @@ LAUNCHERS = sorted(
 """The options of ``hydra/launcher`` here: they depend on the Hydra plugins installed."""
 FAMILIES = ", ".join(sorted(confsched.FAMILIES))
 SCHEDULER_KEYS = "(allowed here: name, num_cycles, warmup, warmup_shape, warmup_start)"
+"""The keys of the composed ``conf/scheduler/cosine.yaml`` (an override Hydra refuses)."""
+SPEC_KEYS = (
+    "(allowed here: after_run_lr, floor_lr, hold, name, noise, num_cycles, warmup, warmup_prefix, "
+    "warmup_rounding, warmup_shape, warmup_start)"
+)
+"""The fields of the cosine spec model (a key added with + reaches the spec)."""
 DURATION = (
     "a duration is an int number of steps (100), a fraction of the run (0.06 or '6%'), "
     "epochs ('2ep'), samples ('1.5M sp') or tokens ('2B tok')"
@@ -120,11 +126,11 @@ BAD_OVERRIDES = [
     (
         ("show", "scheduler.warmup_shape=expo"),
         "scheduler.warmup_shape: 'expo' is not allowed; did you mean 'exponential'? "
-        "(choose one of: 'linear', 'cosine', '1-sqrt', 'exponential' or 'constant')",
+        "(choose one of: 'linear', 'cosine', '1-sqrt', 'exponential', 'constant' or 'nemo')",
     ),
     # a knob of another family: not in the composed config (Hydra), or added with + (the spec)
     (("show", "scheduler.decay=10%"), f"scheduler.decay: unknown key 'decay' {SCHEDULER_KEYS}"),
-    (("show", "+scheduler.decay=10%"), f"scheduler.decay: unknown key 'decay' {SCHEDULER_KEYS}"),
+    (("show", "+scheduler.decay=10%"), f"scheduler.decay: unknown key 'decay' {SPEC_KEYS}"),
     # values
     (("show", "optimizer.lr=-1"), "optimizer.lr: must be greater than 0 (got -1)"),
     (("show", "optimizer.lr=nan"), "optimizer.lr: must be a finite number (got nan)"),
@@ -150,9 +156,8 @@ BAD_OVERRIDES = [
         "scheduler.stable: warmup 100 + stable 1755 + decay 390 = 2245 steps exceed the run (1950 steps)",
     ),
     (
-        ("show", "scheduler=reduce_lr_on_plateau", "scheduler.warmup=100"),
-        "scheduler.warmup: 100 steps: reduce_lr_on_plateau changes the LR from a metric and has no "
-        "warmup; set warmup: 0",
+        ("show", "scheduler=greedy", "scheduler.warmup=100"),
+        "scheduler.warmup: 100 steps: greedy changes the LR from a metric and has no warmup; set warmup: 0",
     ),
     (
         ("show", "data.dataset_size=10", "data.drop_last=true"),

@@ -34,6 +34,9 @@ SCHEDULER_CONF = ROOT / "conf" / "scheduler"
 GALLERY = ROOT / "docs" / "gallery"
 STEP_FAMILIES = sorted(name for name, family in FAMILIES.items() if family.driven_by == "step")
 WARMUP_KNOBS = {"warmup_shape", "warmup_start"}
+GENERIC_KNOBS = {"warmup_prefix", "warmup_rounding", "hold", "floor_lr", "after_run_lr", "noise"}
+"""Knobs of every family, documented once (README, "Knobs of every family") and left out of the
+per-family configs."""
 
 BASE: dict[str, Any] = {
     "optimizer": {"name": "adamw", "lr": 1e-3},
@@ -164,8 +167,8 @@ def test_every_family_has_a_complete_config(name: str) -> None:
     spec = make(config)
     fields = set(type(spec.scheduler).model_fields)
     assert set(config) <= fields
-    assert fields - set(config) <= WARMUP_KNOBS
-    if fields - set(config):  # a family whose config leaves the warmup knobs out refuses them
+    assert fields - set(config) <= WARMUP_KNOBS | GENERIC_KNOBS
+    if (fields - set(config)) & WARMUP_KNOBS:  # a family whose config leaves them out refuses them
         with pytest.raises(confsched.SpecError, match=r"^scheduler\.warmup_shape: 'cosine': "):
             make({**config, "warmup_shape": "cosine"})
     for line in text.splitlines()[1:]:  # the first line says what the family is; name: follows it
@@ -530,9 +533,9 @@ BAD: list[tuple[dict[str, Any], dict[str, Any], str]] = [
         "set warmup_start above 0 (e.g. 0.01)",
     ),
     (
-        {"name": "reduce_lr_on_plateau", "warmup_shape": "cosine"},
+        {"name": "greedy", "warmup_shape": "cosine"},
         {},
-        "scheduler.warmup_shape: 'cosine': reduce_lr_on_plateau changes the LR from a metric and has no "
+        "scheduler.warmup_shape: 'cosine': greedy changes the LR from a metric and has no "
         "warmup; remove warmup_shape",
     ),
     (
@@ -542,10 +545,9 @@ BAD: list[tuple[dict[str, Any], dict[str, Any], str]] = [
         "warmup_start",
     ),
     (
-        {"name": "reduce_lr_on_plateau", "warmup": 10},
+        {"name": "greedy", "warmup": 10},
         {},
-        "scheduler.warmup: 10 steps: reduce_lr_on_plateau changes the LR from a metric and has no warmup; "
-        "set warmup: 0",
+        "scheduler.warmup: 10 steps: greedy changes the LR from a metric and has no warmup; set warmup: 0",
     ),
     (
         {"name": "one_cycle", "warmup": "1%"},
@@ -634,7 +636,7 @@ BAD: list[tuple[dict[str, Any], dict[str, Any], str]] = [
         {"name": "phases", "phases": [{"duration": 10, "shape": "constant", "end": 0.5}]},
         {},
         "scheduler.phases[0].end: 0.5, but a constant phase holds its start (1); drop end, or pick a shape "
-        "that moves the LR (linear, cosine, 1-sqrt, exponential)",
+        "that moves the LR (linear, cosine, 1-sqrt, exponential, polynomial)",
     ),
     (
         {"name": "phases", "phases": [{"duration": 10, "shape": "exponential", "end": 0.0}]},
@@ -647,6 +649,136 @@ BAD: list[tuple[dict[str, Any], dict[str, Any], str]] = [
         {},
         "scheduler.phases[0].num_cycles: 1: only a falling cosine phase has cycles (this one is linear "
         "from 0 to 1)",
+    ),
+]
+
+
+BAD += [
+    (
+        {"name": "cyclic", "max_lr": 3e-3, "step_size_up": 10, "gamma": 0.9},
+        {},
+        "scheduler.gamma: 0.9, but only mode exp_range uses gamma (mode is triangular)",
+    ),
+    (
+        {"name": "cyclic", "max_lr": 3e-3, "base_lr": 4e-3},
+        {},
+        "scheduler.max_lr: 0.003 must be above base_lr (0.004)",
+    ),
+    (
+        {"name": "t5_inverse_sqrt", "constant_steps": 0},
+        {},
+        "scheduler.constant_steps: 0 = 0 steps; 1/sqrt(0) is no LR",
+    ),
+    (
+        {"name": "cosine", "noise": {"start": 100, "end": 50}},
+        {},
+        "scheduler.noise.end: 50 = 50 steps must come after noise.start (100 steps)",
+    ),
+    (
+        {"name": "cosine", "noise": {"start": 100, "pct": 1.0}},
+        {},
+        "scheduler.noise.pct: must be less than 1 (got 1.0)",
+    ),
+    (
+        {"name": "cosine_with_min_lr", "min_lr_rate": 0.1, "floor_groups": "same"},
+        {},
+        "scheduler.floor_groups: same, but min_lr is not set: the groups share an absolute min_lr",
+    ),
+    ({"name": "tanh", "lb": 3.0, "ub": -7.0}, {}, "scheduler.ub: -7 must be above lb (3)"),
+    (
+        {
+            "name": "sequential",
+            "schedulers": [{"name": "cosine"}, {"name": "linear"}],
+            "milestones": [10, 20],
+        },
+        {},
+        "scheduler.milestones: 2 milestones for 2 schedulers: give one between each two",
+    ),
+    (
+        {
+            "name": "sequential",
+            "schedulers": [{"name": "cosine"}, {"name": "reduce_lr_on_plateau"}],
+            "milestones": [10],
+        },
+        {},
+        "scheduler.schedulers[1]: reduce_lr_on_plateau is metric-driven; sequential joins step-driven "
+        "families (put it in a chain)",
+    ),
+    (
+        {"name": "chain", "schedulers": [{"name": "linear"}, {"name": "chain", "schedulers": []}]},
+        {},
+        "scheduler.schedulers[1].name: chain cannot be a member: chain and sequential take the other "
+        "families",
+    ),
+    (
+        {"name": "chain", "schedulers": [{"name": "reduce_lr_on_plateau"}, {"name": "reduce_lr_on_plateau"}]},
+        {},
+        "scheduler.schedulers: two metric-driven members: a chain may have one (one plateau state)",
+    ),
+    (
+        {"name": "chain", "schedulers": [{"name": "cosine", "warmup": 5000}, {"name": "linear"}]},
+        {},
+        "scheduler.schedulers[0].warmup: 5000 steps exceeds its part of the run (1950 steps)",
+    ),
+    (
+        {"name": "chain", "schedulers": [{"name": "cosine", "num_cycles": -1}, {"name": "linear"}]},
+        {},
+        "scheduler.schedulers[0].num_cycles: must be greater than 0 (got -1)",
+    ),
+    (
+        {"name": "cosine", "warmup": 100, "hold": 10, "warmup_prefix": False},
+        {},
+        "scheduler.hold: 10: a hold delays the curve, but with warmup_prefix: false the curve runs from "
+        "step 0 under the warmup; set hold: 0 or warmup_prefix: true",
+    ),
+    (
+        {"name": "cosine", "warmup": 100, "warmup_shape": "nemo", "warmup_start": 0.1},
+        {},
+        "scheduler.warmup_start: 0.1 with warmup_shape nemo: NeMo's warmup starts at 1 / (warmup + 1); "
+        "remove warmup_start",
+    ),
+    (
+        {"name": "cosine", "warmup": 1000, "hold": "50%"},
+        {},
+        "scheduler.hold: warmup 1000 + hold 975 = 1975 steps exceed the run (1950 steps)",
+    ),
+    (
+        {"name": "swalr", "swa_lr": 1e300},
+        {},
+        "scheduler.swa_lr: 1e+300 is 1e+303 x the base LR of group default, above 1e300",
+    ),
+    (
+        {"name": "sgdr", "cycles": [{"duration": 100, "warmup": 100}]},
+        {},
+        "scheduler.cycles[0].warmup: 100 steps is not shorter than the cycle (100 steps)",
+    ),
+    (
+        {"name": "warmup_stable_decay", "decay": 100, "decay_type": "exponential"},
+        {},
+        "scheduler.decay_type: exponential decays geometrically to the floor, which must be above 0 (set "
+        "min_lr_ratio)",
+    ),
+    (
+        {"name": "reduce_lr_on_plateau", "min_lr": [1e-5, 1e-6]},
+        {},
+        "scheduler.min_lr: 2 floors for 1 LR groups (default): give one number, or one per group",
+    ),
+    (
+        {"name": "reduce_lr_on_plateau", "noise": {"start": 0}},
+        {},
+        "scheduler.noise: a mapping: reduce_lr_on_plateau changes the LR from a metric, not by step; "
+        "remove noise",
+    ),
+    (
+        {"name": "noam", "d_model": 64, "warmup_shape": "cosine"},
+        {},
+        "scheduler.warmup_shape: 'cosine': noam's warmup is part of its formula; remove warmup_shape",
+    ),
+    (
+        {"name": "cosine"},
+        {"training": {"epochs": 50, "limit_train_batches": 0.01}},
+        "training.limit_train_batches: 0.01 of 39 batches per epoch is 0 batches (Lightning: "
+        "int(39 x 0.01)); use at least 0.0256",
     ),
 ]
 
@@ -664,3 +796,90 @@ def test_a_momentum_schedule_needs_an_optimizer_with_momentum() -> None:
     optimizer = torch.optim.Adagrad(model().parameters(), lr=1e-3)
     with pytest.raises(ValueError, match="Adagrad has neither momentum nor betas"):
         confsched.build_scheduler(spec, optimizer)
+
+
+# ---- the peers' semantics as knobs: shared floors, cooldown shapes, per-cycle warmup, plateau warmup
+
+
+def test_floor_groups_same_is_timms_lr_min_for_every_group() -> None:
+    """timm floors every group at the same absolute lr_min; ``floor_groups: same`` does too."""
+    knobs = {"cycle_length": 300, "cycle_mul": 1.5, "cycle_limit": 3, "min_lr": 2e-4, "floor_groups": "same"}
+    spec = make({"name": "cosine_cycles", **knobs}, groups=3)
+    theirs = timm_trace(spec, 1970, t_initial=300, cycle_mul=1.5, cycle_limit=3, lr_min=2e-4)
+    assert_close(confsched.lr_curve(spec, 1970), theirs)
+    assert confsched.lr_curve(spec, [1960]).tolist() == [[2e-4] * 3]  # every group on the one floor
+
+
+def test_floor_groups_same_is_torchs_eta_min_for_every_group() -> None:
+    spec = make({"name": "cosine_with_min_lr", "min_lr": 5e-5, "floor_groups": "same"}, groups=3)
+    optimizer = reference_optimizer(spec)
+    reference = torch_lr.CosineAnnealingLR(optimizer, T_max=1950, eta_min=5e-5)
+    theirs = trace(optimizer, lambda _: reference.step(), 1951)
+    assert_close(confsched.lr_curve(spec, 1951), theirs, rtol=1e-12)
+    np.testing.assert_allclose(confsched.lr_curve(spec, [1950]), [[5e-5] * 3], rtol=1e-15)
+
+
+@pytest.mark.parametrize(
+    ("decay", "expected"),
+    [
+        ({"decay_type": "polynomial", "decay_power": 2.0}, lambda p: (1 - p) ** 2),
+        ({"decay_type": "exponential", "min_lr_ratio": 0.01}, lambda p: 0.01**p),
+    ],
+    ids=["polynomial", "exponential"],
+)
+def test_wsd_cooldown_shapes(decay: dict[str, Any], expected: Callable[[np.ndarray], np.ndarray]) -> None:
+    """The decay of WSD over its last 100 steps, and the same as a phase of ``phases``."""
+    spec = make({"name": "warmup_stable_decay", "decay": 100, **decay})
+    m = confsched.lr_curve(spec, 1950)[1850:, 0] / 1e-3
+    np.testing.assert_allclose(m, expected(np.arange(100) / 100), rtol=1e-14, atol=1e-18)
+    phase = {"duration": None, "shape": decay["decay_type"], "end": decay.get("min_lr_ratio", 0.0)}
+    phase |= {"power": decay["decay_power"]} if "decay_power" in decay else {}
+    as_phases = make({"name": "phases", "phases": [{"duration": 1850, "shape": "constant"}, phase]})
+    assert np.array_equal(confsched.lr_curve(as_phases, 1970), confsched.lr_curve(spec, 1970))
+
+
+def test_wsd_absolute_floor_every_group() -> None:
+    spec = make(
+        {"name": "warmup_stable_decay", "decay": 100, "min_lr": 1e-5, "floor_groups": "same"}, groups=3
+    )
+    np.testing.assert_allclose(confsched.lr_curve(spec, [1960]), [[1e-5] * 3], rtol=1e-12)
+    scaled = make({"name": "warmup_stable_decay", "decay": 100, "min_lr": 1e-5}, groups=3)
+    np.testing.assert_allclose(confsched.lr_curve(scaled, [1960]), [[1e-5, 1e-6, 3e-5]], rtol=1e-12)
+
+
+def test_cycle_warmup_is_sgdr_of_equal_cycles() -> None:
+    """Per-cycle warmup: cosine_cycles with cycle_warmup equals optax's sgdr of the same cycles."""
+    cycles = make({"name": "cosine_cycles", "cycle_length": 400, "cycle_limit": 4, "cycle_warmup": 40})
+    sgdr = make({"name": "sgdr", "cycles": [{"duration": 400, "warmup": 40}] * 4})
+    np.testing.assert_allclose(
+        confsched.lr_curve(cycles, 1970), confsched.lr_curve(sgdr, 1970), rtol=1e-14, atol=1e-19
+    )
+
+
+def test_warmup_before_a_plateau() -> None:
+    """reduce_lr_on_plateau with a warmup: ``scheduler.step()`` after each optimizer step ramps the
+    LR; ``scheduler.step(metric)`` cuts it; the LR is the plateau's times the warmup's."""
+    spec = make({"name": "reduce_lr_on_plateau", "warmup": 10, "patience": 0, "factor": 0.5}, groups=2)
+    optimizer, scheduler = confsched.build(spec, model())
+    lrs = [scheduler.get_last_lr()]
+    for k in range(12):
+        optimizer.step()
+        scheduler.step()
+        if k == 5:
+            scheduler.step(1.0)  # the best so far
+        if k == 7:
+            scheduler.step(2.0)  # worse: a cut (patience 0)
+        lrs.append(scheduler.get_last_lr())
+    ramp = [k / 10 for k in range(11)] + [1.0, 1.0]
+    expected = [
+        [1e-3 * r * (0.5 if k >= 8 else 1), 1e-4 * r * (0.5 if k >= 8 else 1)]
+        for k, r in enumerate(ramp[:13])
+    ]
+    np.testing.assert_allclose(lrs, expected, rtol=1e-15)
+    state = scheduler.state_dict()
+    _, resumed = confsched.build(spec, model())
+    resumed.load_state_dict(state)
+    assert resumed.get_last_lr() == scheduler.get_last_lr()
+    # lr_curve replays one metric update per step (torch's pattern of stepping both together)
+    curve = confsched.lr_curve(spec, metrics=[1.0, 1.0, 2.0])
+    np.testing.assert_allclose(curve[:, 0], [0.0, 1e-4, 2e-4 * 0.5, 3e-4 * 0.25], rtol=1e-15)

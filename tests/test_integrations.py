@@ -351,6 +351,20 @@ def test_lightning_refuses_a_trainer_that_runs_another_plan(overrides, message):
     assert "\n" not in str(caught.value)
 
 
+@lightning_warnings
+@pytest.mark.parametrize("limit", [2, 0.5])
+def test_lightning_limit_train_batches_is_in_the_step_count(limit):
+    """A spec with limit_train_batches: Lightning runs that many batches per epoch (int) or
+    int(batches x fraction), and the LRs follow lr_curve to the last step."""
+    data = make_spec(dataset_size=20, batch_size=2, accum=2, epochs=2).to_config()
+    data["training"]["limit_train_batches"] = limit
+    spec = confsched.validate(data)
+    assert spec.plan.batches_per_epoch == (2 if limit == 2 else 5)
+    trainer, module = lightning_fit(spec)
+    assert module.seen == expected(spec)
+    assert trainer.global_step == spec.total_steps == (2 if limit == 2 else 6)
+
+
 def test_lightning_dict_shape_and_interval_rules():
     from confsched.integrations import lightning as cs_lightning
 

@@ -42,8 +42,21 @@ STEP_SCHEDULERS = {
     "phases": {
         "phases": [{"duration": 10, "shape": "constant"}, {"duration": None, "shape": "cosine", "end": 0.0}]
     },
+    "tanh": {"cycle_length": 10, "cycle_mul": 1.5, "cycle_limit": 3, "min_lr": 1e-5, "floor_groups": "same"},
+    "cyclic": {"max_lr": 4e-3, "step_size_up": 3, "step_size_down": 5, "mode": "exp_range", "gamma": 0.97},
+    "swalr": {"swa_lr": 2e-4, "anneal": 12},
+    "noam": {"d_model": 16},
+    "t5_inverse_sqrt": {"constant_steps": 5},
+    "sgdr": {
+        "cycles": [{"duration": 12, "warmup": 3, "end": 0.1}, {"duration": 20, "peak": 0.5, "exponent": 2.0}]
+    },
+    "chain": {"schedulers": [{"name": "cosine"}, {"name": "step", "step_size": 7, "gamma": 0.5}]},
+    "sequential": {
+        "schedulers": [{"name": "exponential", "gamma": 0.9}, {"name": "swalr", "swa_lr": 1e-4, "anneal": 4}],
+        "milestones": [20],
+    },
 }
-NO_WARMUP = {"constant", "one_cycle"}
+NO_WARMUP = {"constant", "one_cycle", "t5_inverse_sqrt"}
 METRIC_SCHEDULERS = {
     "reduce_lr_on_plateau": {"patience": 1, "factor": 0.5, "cooldown": 2},
     "greedy": {"patience": 1, "min_lr": 1e-5, "reset_start": 4, "smooth": True, "window_size": 3},

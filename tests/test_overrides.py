@@ -424,3 +424,23 @@ def test_tab_completion_on_a_spec_file_offers_the_group_options(run_file):
         timeout=120,
     )
     assert "scheduler=cosine scheduler=cosine_cycles" in result.stdout, result.stderr
+
+
+def test_every_section_typed_by_name_is_re_typed(tmp_path, capsys):
+    """Not only ``scheduler`` and ``optimizer``: any mapping the schema types by ``name``
+    (``weight_decay_scheduler``, ``group_schedulers.<group>.scheduler``)."""
+    file = tmp_path / "wd.yaml"
+    file.write_text(
+        RUN_YAML
+        + "weight_decay_scheduler: {name: cosine, num_cycles: 1.0}\n"
+        + "group_schedulers: {default: {scheduler: {name: step, step_size: 100, gamma: 0.5}}}\n"
+    )
+    overrides = ["weight_decay_scheduler.name=linear", "group_schedulers.default.scheduler.name=linear"]
+    spec = confsched.compose(overrides, config_dir=tmp_path, config_name="wd")
+    assert spec.weight_decay_scheduler is not None
+    assert spec.weight_decay_scheduler.name == "linear"
+    assert capsys.readouterr().err.splitlines() == [
+        "note: weight_decay_scheduler.num_cycles dropped: linear has no such knob",
+        "note: group_schedulers.default.scheduler.step_size dropped: linear has no such knob",
+        "note: group_schedulers.default.scheduler.gamma dropped: linear has no such knob",
+    ]

@@ -265,33 +265,53 @@ fine_tuning = st.tuples(fine_tuning_base, sections).map(_merged)
 # ---- the properties ---------------------------------------------------------------------------
 
 
-def multiplier_bound(spec: confsched.Spec, sc: Any = None, plan: Any = None, reference: float = 0.0) -> float:
+def multiplier_bound(
+    spec: confsched.Spec, sc: Any = None, plan: Any = None, reference: float = 0.0, base: float = 0.0
+) -> float:
     """The largest multiplier the spec allows (1 unless a knob asks for more): of ``sc`` (default:
-    ``spec.scheduler``) over ``plan`` (default: the run), absolute knobs read against ``reference``
-    (default: the LR)."""
+    ``spec.scheduler``; a member of chain / sequential too) over ``plan`` (default: the run),
+    absolute knobs read against ``reference`` (default: the LR), and the absolute LRs every group
+    shares (floors, the LR after the run, the SWA LR, T5's 1/sqrt) against a group's ``base`` LR
+    (default: ``reference``)."""
     sc = spec.scheduler if sc is None else sc
     plan = spec.plan.timeline if plan is None else plan
     reference = reference or spec.lr
+    base = base or reference
     bound = 1.0
     if sc.name == "one_cycle" and sc.max_lr is not None:
         bound = sc.max_lr / reference
+    elif sc.name == "cyclic":
+        bound = max(bound, sc.max_lr / reference, (sc.base_lr or reference) / reference)
     elif sc.name == "piecewise":
         bound = max([bound, *(value for _, value in sc.knots)])
     elif sc.name == "phases":
         bound = max([bound, *(v for p in sc.phases for v in (p.start, p.end) if v is not None)])
-    elif sc.name == "cosine_cycles":
+    elif sc.name == "sgdr":
+        bound = max([bound, *(v for c in sc.cycles for v in (c.start, c.peak, c.end))])
+    elif sc.name in ("cosine_cycles", "tanh"):
         bound = max(bound, sc.cycle_decay ** (sc.cycle_limit - 1))
     elif sc.name in ("exponential", "step", "multistep"):
         decay_steps = plan.total_steps - plan.steps(sc.warmup)  # growth (gamma > 1) stops at the end
         if sc.name == "exponential" and sc.gamma is None:
             bound = max(bound, sc.final_lr_ratio)
         elif sc.name == "exponential":
-            bound = max(bound, sc.gamma**decay_steps)
+            period = plan.steps(sc.period) or 1
+            bound = max(bound, sc.gamma ** -(-decay_steps // period))
         elif sc.name == "step":
             bound = max(bound, sc.gamma ** (decay_steps // plan.steps(sc.step_size)))
         else:
             bound = max(bound, sc.gamma ** len(sc.milestones))
-    return bound
+    elif sc.name == "chain":
+        bound = math.prod(multiplier_bound(spec, m, plan, reference, base) for m in sc.schedulers)
+    elif sc.name == "sequential":
+        bound = max(multiplier_bound(spec, m, plan, reference, base) for m in sc.schedulers)
+    absolute = [v for v in (sc.floor_lr, sc.after_run_lr) if v is not None]
+    if getattr(sc, "floor_groups", "scaled") == "same":
+        absolute += [v for v in (getattr(sc, "min_lr", None), getattr(sc, "lr_end", None)) if v]
+    absolute += [sc.swa_lr] if sc.name == "swalr" else []
+    absolute += [1.0] if sc.name == "t5_inverse_sqrt" else []
+    bound = max([bound, *(v / base for v in absolute)])
+    return bound * (1 + sc.noise.pct if sc.noise is not None else 1.0)
 
 
 def group_bounds(spec: confsched.Spec) -> np.ndarray:
@@ -300,12 +320,13 @@ def group_bounds(spec: confsched.Spec) -> np.ndarray:
     bounds = []
     for name in spec.group_names:
         own = spec.group_schedulers.get(name)
+        base = spec.group_base_lrs[name]
         if own is None:
-            bounds.append(multiplier_bound(spec))
+            bounds.append(multiplier_bound(spec, base=base))
             continue
         timeline = spec.plan.timeline
         rest = rest_of(timeline, timeline.steps(own.frozen_until))
-        bounds.append(multiplier_bound(spec, own.scheduler or spec.scheduler, rest))
+        bounds.append(multiplier_bound(spec, own.scheduler or spec.scheduler, rest, base=base))
     return np.array(bounds)
 
 
@@ -394,9 +415,9 @@ def check(raw: dict[str, Any]) -> None:
     if steps[-1] <= STEP_CHECK_LIMIT:
         steps = list(range(steps[-1] + 1))
     curve = confsched.lr_curve(spec, steps)
-    base = np.array([spec.group_base_lrs[n] for n in spec.group_names])
     assert np.isfinite(curve).all()
     assert (curve >= 0).all()
+    base = np.array([spec.group_base_lrs[n] for n in spec.group_names])
     assert (curve <= base * group_bounds(spec) * (1 + 1e-12)).all()
     decays = confsched.weight_decay_curve(spec, steps)
     if decays is not None:

@@ -26,5 +26,11 @@ def test_ruff_is_clean():
 
 def test_mypy_is_clean():
     pytest.importorskip("mypy")
+    import numpy
+
+    if int(numpy.__version__.split(".")[0]) < 2:
+        # NumPy 1.x's type stubs infer other dtypes for the same expressions (int // int, x ** y):
+        # the types are checked with NumPy 2's, in CI's first install (newest versions).
+        pytest.skip(f"the types are checked with NumPy 2's stubs, not {numpy.__version__}'s")
     result = _run(sys.executable, "-m", "mypy")
     assert result.returncode == 0, result.stdout + result.stderr

@@ -410,7 +410,8 @@ BAD = [
     (
         {"group_schedulers": {"default": {"scheduler": {"name": "cosine", "warmpu": 3}}}},
         "group_schedulers.default.scheduler.warmpu: unknown key 'warmpu'; did you mean 'warmup'? (allowed "
-        "here: name, num_cycles, warmup, warmup_shape, warmup_start)",
+        "here: after_run_lr, floor_lr, hold, name, noise, num_cycles, warmup, warmup_prefix, "
+        "warmup_rounding, warmup_shape, warmup_start)",
     ),
     (
         {"scheduler": {"name": "reduce_lr_on_plateau"}, "group_schedulers": {"default": {"frozen_until": 3}}},

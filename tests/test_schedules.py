@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import math
 import pickle
 
 import numpy as np
@@ -11,21 +12,30 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from confsched.schedules import (
+    Clamp,
     Constant,
     CosineCycles,
     CosineDecay,
     CosineHardRestarts,
     CosineWarmupWithMinLR,
+    Cyclic,
     Decay,
     ExponentialDecay,
     InverseSqrt,
     Join,
     LinearToZero,
     MultiStep,
+    Noam,
+    Noisy,
     Piecewise,
     PolynomialDecay,
+    Product,
     Ramp,
+    RsqrtHold,
     Scaled,
+    Shift,
+    SwaAnneal,
+    TanhCycles,
     WithMomentum,
 )
 
@@ -110,6 +120,48 @@ GOLDEN = [
     (CosineCycles(4, floor=0.2, k_decay=2.0), {0: 1.0, 2: 0.2 + 0.4 * (1 + R2), 4: 0.2}),
     # the LR part of a schedule that also carries momentum
     (WithMomentum(Constant(0.5), Constant(0.9)), [0.5, 0.5]),
+    # NeMo's warmup (t + 1) / (L + 1); p^2 and (1 - p)^2 polynomials
+    (Ramp(4, "nemo"), [0.2, 0.4, 0.6, 0.8, 1.0, 1.0]),
+    (Ramp(4, "polynomial", power=2.0), [0.0, 0.0625, 0.25, 0.5625, 1.0, 1.0]),
+    (Decay(4, "polynomial", power=2.0), [1.0, 0.5625, 0.25, 0.0625, 0.0, 0.0]),
+    # optax's exponent: the cosine factor squared
+    (Decay(4, "cosine", power=2.0), [1.0, C1**2, 0.25, C3**2, 0.0, 0.0]),
+    (CosineDecay(4, exponent=2.0), [1.0, C1**2, 0.25, C3**2, 0.0]),
+    # k-decay 2: 1 - (t / 4)^2, then lr_end; NeMo's cycle: 1 - t / (4 ceil(t / 4))
+    (PolynomialDecay(4, 1.0, 1.0, 0.0, k_decay=2.0), [1.0, 0.9375, 0.75, 0.4375, 0.0, 0.0]),
+    (PolynomialDecay(4, 1.0, 1.0, 0.0, cycle=True), {0: 1.0, 3: 0.25, 4: 0.0, 5: 0.375, 8: 0.0, 9: 0.25}),
+    # ((t + 4) / 4)^-1
+    (InverseSqrt(4, decay_rate=1.0), {0: 1.0, 4: 0.5, 12: 0.25}),
+    # optax's end_value: a floor when decaying, a ceiling when growing
+    (ExponentialDecay(0.5, bound=0.2), [1.0, 0.5, 0.25, 0.2, 0.2]),
+    (ExponentialDecay(2.0, bound=3.0), [1.0, 2.0, 3.0, 3.0]),
+    # 1/2 (1 - tanh(-7 (1 - t/4) + 3 t/4)): tanh(-7) at t = 0, tanh(-2) at t = 2; floor after the cycle
+    (TanhCycles(4), {0: 0.5 * (1 - math.tanh(-7.0)), 2: 0.5 * (1 - math.tanh(-2.0)), 4: 0.0}),
+    # per-cycle warmup: up over 2 steps, then a cosine over the other 4
+    (CosineCycles(6, warmup=2), {0: 0.0, 1: 0.5, 2: 1.0, 4: 0.5, 6: 0.0}),
+    # torch's CyclicLR from 1 to 3, two steps up and two down; triangular2 halves cycle 2; exp_range
+    # scales by 0.5^t; the momentum goes the other way
+    (Cyclic(2, 2, 1.0, 3.0), [1.0, 2.0, 3.0, 2.0, 1.0, 2.0]),
+    (Cyclic(2, 2, 1.0, 3.0, "triangular2"), {2: 3.0, 4: 1.0, 5: 1.5, 6: 2.0}),
+    (Cyclic(2, 2, 1.0, 3.0, "exp_range", gamma=0.5), {0: 1.0, 1: 1.5, 2: 1.5, 3: 1.125}),
+    (Cyclic(2, 2, 0.8, 0.9, inverted=True), {0: 0.9, 1: 0.85, 2: 0.8, 4: 0.9}),
+    # SWALR from 1 to 0.2: cosine 1/2 (1 - cos(pi t / 4)) half way; linear; anneal 0 jumps at once
+    (SwaAnneal(4, 0.2), [1.0, 0.2 * C3 + (1 - C3), 0.6, 0.2 * C1 + (1 - C1), 0.2, 0.2]),
+    (SwaAnneal(4, 0.2, strategy="linear"), [1.0, 0.8, 0.6, 0.4, 0.2]),
+    (SwaAnneal(0, 0.2, start=0.5), [0.2, 0.2]),
+    # Noam, d = 4, W = 4: 1/2 min(s^-1/2, s / 8), s >= 1
+    (Noam(4, 4), {0: 0.0625, 1: 0.0625, 4: 0.25, 16: 0.125}),
+    (Noam(4, 0), {0: 0.5, 4: 0.25}),
+    # T5: 2 / sqrt(max(s, 4))
+    (RsqrtHold(4, 2.0), {0: 1.0, 4: 1.0, 16: 0.5}),
+    # combinators
+    (Shift(LinearToZero(4), 2), [0.5, 0.25, 0.0, 0.0]),
+    (Clamp(LinearToZero(4), 0.3, start=1), [1.0, 0.75, 0.5, 0.3, 0.3]),
+    (Product((Ramp(2), Constant(0.5))), [0.0, 0.25, 0.5, 0.5]),
+    # timm's uniform noise of steps 1 and 2 (seeds 43, 44; torch.rand's draws), none outside
+    (Noisy(Constant(1.0), 1, 3, "uniform", 0.5, 42), [1.0, 0.9539682865142822, 1.219590425491333, 1.0]),
+    # the normal draws of seeds 7 and 8, redrawn until |n| < 0.3
+    (Noisy(Constant(2.0), 0, None, "normal", 0.3, 7), [1.7064098119735718, 2.5425530076026917]),
 ]
 
 
@@ -131,7 +183,8 @@ def test_golden_values_cover_every_schedule():
     classes = {type(schedule) for schedule, _ in GOLDEN}
     exported = {getattr(module, name) for name in module.__all__}
     assert classes == {c for c in exported if isinstance(c, type) and hasattr(c, "__dataclass_fields__")}
-    assert {s.shape for s, _ in GOLDEN if isinstance(s, Ramp)} == set(module.RampShape.__args__)
+    ramp_shapes = set(module.WarmupShape.__args__) | set(module.PhaseShape.__args__)
+    assert {s.shape for s, _ in GOLDEN if isinstance(s, Ramp)} == ramp_shapes
     assert {s.shape for s, _ in GOLDEN if isinstance(s, Decay)} == set(module.DecayShape.__args__)
 
 

@@ -50,7 +50,8 @@ BAD_SPECS = [
     (
         with_("scheduler", warmpu=10),
         "scheduler.warmpu: unknown key 'warmpu'; did you mean 'warmup'? "
-        "(allowed here: name, num_cycles, warmup, warmup_shape, warmup_start)",
+        "(allowed here: after_run_lr, floor_lr, hold, name, noise, num_cycles, warmup, warmup_prefix, "
+        "warmup_rounding, warmup_shape, warmup_start)",
     ),
     (
         merged(WORKED_EXAMPLE, trainer={"epochs": 3}),
@@ -89,7 +90,7 @@ BAD_SPECS = [
     (
         scheduler(name="warmup_stable_decay", decay=10, decay_type="cosin"),
         "scheduler.decay_type: 'cosin' is not allowed; did you mean 'cosine'? "
-        "(choose one of: 'linear', 'cosine' or '1-sqrt')",
+        "(choose one of: 'linear', 'cosine', '1-sqrt', 'exponential' or 'polynomial')",
     ),
     (
         scheduler(name="reduce_lr_on_plateau", mode="minimum"),
@@ -480,6 +481,13 @@ def test_every_family_validates_from_its_name_alone_or_with_its_required_knobs()
         "exponential": {"gamma": 0.99},
         "piecewise": {"knots": [[0, 1.0], ["50%", 0.1]]},
         "phases": {"phases": [{"duration": None, "shape": "cosine", "end": 0.0}]},
+        "cyclic": {"max_lr": 3e-3, "step_size_up": "10%"},
+        "swalr": {"swa_lr": 1e-4},
+        "noam": {"d_model": 64},
+        "t5_inverse_sqrt": {"constant_steps": 100},
+        "sgdr": {"cycles": [{"duration": "50%"}]},
+        "chain": {"schedulers": [{"name": "cosine"}, {"name": "constant"}]},
+        "sequential": {"schedulers": [{"name": "cosine"}, {"name": "constant"}], "milestones": ["50%"]},
     }
     for name in confsched.FAMILIES:
         spec = confsched.validate(scheduler(name=name, **required.get(name, {})))

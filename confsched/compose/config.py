@@ -8,7 +8,7 @@ from __future__ import annotations
 import copy
 import functools
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Sequence, Set
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,7 +23,6 @@ from confsched.compose.hydra_section import refuse_hydra_code
 from confsched.compose.overrides import is_hydra_override, key_of, rewrite
 from confsched.compose.primary import FILE_OPTION, Primary, open_primary
 from confsched.compose.retype import COMMAND_LINE, Origin, Origins, annotate, retype
-from confsched.compose.schema import TYPED_SECTIONS
 from confsched.compose.search import search_path, shown_path
 from confsched.errors import ConfigError, ConfschedError
 from confsched.spec.root import Spec, validate
@@ -164,10 +163,11 @@ def compose_primary(overrides: Sequence[str], primary: Primary) -> Composed:
     return Composed(config, loader.origins, primary.label, frozenset(loader.promoted), sweep)
 
 
-def is_value_override(override: Any) -> bool:
-    """A ``key=value`` of a spec section (``scheduler.warmup=10``, ``+data.drop_last=true``, a
-    ``++`` or ``~`` one too): Hydra applies it on the composed config, after every file."""
-    return _section_key(override) and not override.is_sweep_override()
+def is_value_override(override: Any, groups: Set[str]) -> bool:
+    """A ``key=value`` of the spec (``scheduler.warmup=10``, ``+data.drop_last=true``, a ``++`` or
+    ``~`` one too; ``groups``: the config groups, whose options are not values): Hydra applies it
+    on the composed config, after every file."""
+    return _section_key(override, groups) and not override.is_sweep_override()
 
 
 def promote(override: Any, index: int, config: DictConfig, origins: Origins) -> bool:
@@ -184,7 +184,7 @@ def promote(override: Any, index: int, config: DictConfig, origins: Origins) -> 
     promoted = override.type.name == "ADD" or not there
     if promoted:
         override.type = OverrideType.FORCE_ADD
-    typed_name = key in {f"{s}.name" for s in TYPED_SECTIONS}
+    typed_name = key.endswith(".name")  # a type chosen on the command line
     origins.record(key, Origin(COMMAND_LINE, 1 if typed_name else 2, 10**6 + index, shown=False))
     return promoted
 
@@ -206,10 +206,16 @@ def with_values(base: Composed, values: Sequence[tuple[int, Any]], given: Sequen
     return Composed(config, origins, base.label, base.promoted | promoted, base.sweep)
 
 
-def _section_key(override: Any) -> bool:
-    """A ``key=value`` inside a spec section (``scheduler.power``), not a group or Hydra's own."""
+def _section_key(override: Any, groups: Set[str]) -> bool:
+    """A ``key=value`` of the spec (``scheduler.power``, ``weight_decay_scheduler={...}``), not a
+    group option (``scheduler=cosine``) or Hydra's own."""
     key = key_of(override)
-    return "." in key and key.split(".")[0] in Spec.model_fields and not is_hydra_override(override)
+    section = key.split(".")[0]
+    return (
+        section in Spec.model_fields
+        and ("." in key or section not in groups)
+        and not is_hydra_override(override)
+    )
 
 
 def recording_loader(config_search_path: Any, primary: Primary) -> Any:
@@ -251,7 +257,9 @@ def _loader_class() -> Any:
                 return result
             group, _, option = path.rpartition("/")
             own = default.primary or option == FILE_OPTION
-            typed_on_line = {key_of(o).split("@")[0] for o in self._parsed if not _section_key(o)}
+            typed_on_line = {
+                key_of(o).split("@")[0] for o in self._parsed if not _section_key(o, self.primary.groups)
+            }
             chosen_here = group in typed_on_line  # a choice of this command line: named in messages
             rank = 1 if chosen_here and group in Spec.model_fields else 0
             origin = Origin(
@@ -264,7 +272,7 @@ def _loader_class() -> Any:
         def _compose_config_from_defaults_list(self, defaults: Any, repo: Any) -> DictConfig:
             config = super()._compose_config_from_defaults_list(defaults=defaults, repo=repo)
             for i, override in enumerate(self._parsed):
-                if _section_key(override) and promote(override, i, config, self.origins):
+                if _section_key(override, self.primary.groups) and promote(override, i, config, self.origins):
                     self.promoted.add(key_of(override))
             return config
 

@@ -55,7 +55,10 @@ def _origins() -> Origins:
         return Origins()
     runtime: Any = HydraConfig.get()
     name = str(runtime.job.config_name)
-    primary = Primary((), name, name, frozenset())
+    groups = frozenset(
+        str(k).split("/")[0] for k in runtime.runtime.choices if not str(k).startswith("hydra")
+    )
+    primary = Primary((), name, name, groups)
     try:
         loader = recording_loader(_search_path(runtime.runtime.config_sources), primary)
         loader.load_configuration(

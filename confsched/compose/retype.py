@@ -22,7 +22,7 @@ from typing import Any
 
 from omegaconf import DictConfig, ListConfig
 
-from confsched.compose.schema import TYPED_SECTIONS, type_keys
+from confsched.compose.schema import typed_nodes
 from confsched.errors import ConfschedError
 
 __all__ = ["COMMAND_LINE", "Origin", "Origins", "annotate", "retype"]
@@ -97,30 +97,22 @@ def _leaves(config: Any, prefix: str) -> Iterator[str]:
 
 
 def retype(data: Any, origins: Origins) -> list[str]:
-    """Drop, in place, the keys of each typed section that its type does not know and that were
-    written before the type was chosen; return one note per dropped key."""
+    """Drop, in place, the keys of each typed section (``scheduler``, ``optimizer``,
+    ``weight_decay_scheduler``, ...) that its type does not know and that were written before the
+    type was chosen; return one note per dropped key."""
     notes: list[str] = []
-    if not isinstance(data, dict):
-        return notes
-    for section in TYPED_SECTIONS:
-        body = data.get(section)
-        if not isinstance(body, dict):
-            continue
-        name = body.get("name")
-        known = type_keys(section, name)
-        chooser = origins.of(f"{section}.name")
-        if known is None or chooser is None:
+    for path, body, name, known in list(typed_nodes(data)):
+        chooser = origins.of(f"{path}.name")
+        if chooser is None:
             continue
         for key in [k for k in body if k not in known]:
-            origin = origins.of(f"{section}.{key}")
-            if (
-                origin is None
-                or origin.rank >= 2
-                or (origin.rank, origin.order) >= (chooser.rank, chooser.order)
-            ):
+            origin = origins.of(f"{path}.{key}")
+            if origin is None or origin.rank >= 2:
+                continue
+            if (origin.rank, origin.order) >= (chooser.rank, chooser.order):
                 continue
             del body[key]
-            notes.append(f"{section}.{key}{origin.set_by} dropped: {name} has no such knob")
+            notes.append(f"{path}.{key}{origin.set_by} dropped: {name} has no such knob")
     return notes
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import inspect
 import types
 import typing
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Annotated, Any, Union
 
 from pydantic import BaseModel
@@ -19,10 +19,56 @@ from confsched.families import FAMILIES
 from confsched.spec.optimizer import OPTIMIZERS, OptimizerBase
 from confsched.spec.root import Spec
 
-__all__ = ["TYPED_SECTIONS", "is_known_path", "type_keys", "type_names"]
+__all__ = ["TYPED_SECTIONS", "TypedNode", "is_known_path", "type_keys", "type_names", "typed_nodes"]
 
 TYPED_SECTIONS = ("optimizer", "scheduler")
 """Sections whose ``name`` picks a model with its own keys (an optimizer, a schedule family)."""
+
+
+TypedNode = tuple[str, dict[str, Any], str, frozenset[str]]
+"""``(path, mapping, name, the keys the named model accepts)``."""
+
+
+def typed_nodes(data: Any) -> Iterator[TypedNode]:
+    """Every mapping of ``data`` whose ``name`` picks one of several models, as ``(path, mapping,
+    name, the keys that model accepts)``: ``scheduler``, ``optimizer``, ``weight_decay_scheduler``,
+    ``group_schedulers.head.scheduler``... read from the spec's annotations (a union tagged by
+    ``name``). Names the schema does not know are left out."""
+    yield from _typed(data, Spec, "")
+
+
+def _typed(
+    node: Any, annotation: Any, path: str
+) -> Iterator[tuple[str, dict[str, Any], str, frozenset[str]]]:
+    if not isinstance(node, dict):
+        return
+    members = _members(annotation)
+    models = [m for m in members if isinstance(m, type) and issubclass(m, BaseModel)]
+    tagged = {tag: m for m in models if (tag := _tag(m)) is not None}
+    if len(tagged) > 1:
+        name = node.get("name")
+        keys = type_keys("optimizer", name) if path == "optimizer" else None
+        if keys is None and isinstance(name, str) and name in tagged:
+            keys = frozenset(tagged[name].model_fields)
+        if keys is not None and isinstance(name, str):
+            yield path, node, name, keys
+        return
+    for member in members:
+        if len(models) == 1 and member is models[0]:
+            for key, value in node.items():
+                field = member.model_fields.get(str(key))
+                if field is not None:
+                    yield from _typed(value, field.annotation, f"{path}.{key}" if path else str(key))
+        elif typing.get_origin(member) is dict and typing.get_args(member):
+            for key, value in node.items():
+                yield from _typed(value, typing.get_args(member)[-1], f"{path}.{key}" if path else str(key))
+
+
+def _tag(model: type[BaseModel]) -> str | None:
+    field = model.model_fields.get("name")
+    if field is None or typing.get_origin(field.annotation) is not typing.Literal:
+        return None
+    return str(typing.get_args(field.annotation)[0])
 
 
 def type_names(section: str) -> list[str]:

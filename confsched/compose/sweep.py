@@ -49,6 +49,10 @@ MAX_JOBS = 10_000
 BASIC_SWEEPERS = ("hydra._internal.core_plugins.basic_sweeper.BasicSweeper", "")
 """The sweepers that run the product of the overrides' values (the pre-check expands it)."""
 
+_SECTIONS = frozenset(Spec.model_fields)
+"""Taken as groups by :class:`SweepConfigs`: only a dotted key (``scheduler.warmup=5``) is a value
+there; a whole section set on the command line is composed by Hydra."""
+
 _STRUCTURES = 256
 """Composed configs a :class:`Composer` keeps (one per distinct choice of groups; least recent out)."""
 
@@ -85,8 +89,9 @@ class Composer:
         kept = [(t, o) for t, o in zip(given, _parse(tuple(given)), strict=True) if not is_hydra_override(o)]
         given = [text for text, _ in kept]
         parsed = [copy.copy(o) for _, o in kept]  # the loader retypes them: copies
-        values = [(i, o) for i, o in enumerate(parsed) if is_value_override(o)]
-        structure = tuple(text for text, o in zip(given, parsed, strict=True) if not is_value_override(o))
+        groups = self.primary.groups
+        values = [(i, o) for i, o in enumerate(parsed) if is_value_override(o, groups)]
+        structure = tuple(t for t, o in zip(given, parsed, strict=True) if not is_value_override(o, groups))
         base = self._composed.get(structure)
         if base is None:
             base = compose_primary(structure, self.primary)
@@ -276,7 +281,7 @@ class SweepConfigs:
         from omegaconf import OmegaConf, open_dict, read_write
 
         parsed = [copy.copy(o) for o in _parse(tuple(sweep_overrides))]
-        values = [o for o in parsed if is_value_override(o)]
+        values = [o for o in parsed if is_value_override(o, _SECTIONS)]  # dotted keys only: safe
         if not values:
             return self.loader.load_sweep_config(master_config, sweep_overrides)
         structure = tuple(text for text, o in zip(sweep_overrides, parsed, strict=True) if o not in values)

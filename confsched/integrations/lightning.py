@@ -50,7 +50,8 @@ _HINT = "pass confsched.integrations.lightning.trainer_kwargs(spec) to the Train
 
 
 def trainer_kwargs(spec: Spec) -> dict[str, Any]:
-    """``max_epochs``, ``max_steps`` and ``accumulate_grad_batches`` for ``lightning.Trainer``.
+    """``max_epochs``, ``max_steps`` and ``accumulate_grad_batches`` for ``lightning.Trainer`` (and
+    ``limit_train_batches`` when the spec sets it).
 
     With ``training.max_steps`` set (or a run counted in samples or tokens), the run is that many
     steps long (``max_epochs=-1``); otherwise it is ``training.epochs`` long (``max_steps=-1``). A
@@ -59,11 +60,14 @@ def trainer_kwargs(spec: Spec) -> dict[str, Any]:
     expect_fixed_batch(spec, "Lightning")
     max_steps = planned_max_steps(spec)
     epochs = -1 if max_steps is not None else spec.training.epochs
-    return {
+    kwargs: dict[str, Any] = {
         "max_epochs": epochs,
         "max_steps": -1 if max_steps is None else max_steps,
         "accumulate_grad_batches": spec.training.grad_accum_steps,
     }
+    if spec.training.limit_train_batches is not None:
+        kwargs["limit_train_batches"] = spec.training.limit_train_batches
+    return kwargs
 
 
 def check_trainer(spec: Spec, trainer: Any) -> None:

@@ -15,13 +15,13 @@ give (see :class:`confsched.ScheduledLR`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from confsched.adaptive import MetricPolicy
 from confsched.errors import ConfschedError, SpecError, did_you_mean
-from confsched.families import FAMILIES, MomentumKey, ScheduleContext
+from confsched.families import FAMILIES, MomentumKey, ScheduleContext, warmup_of
 from confsched.schedules import Constant, Scaled, Schedule, WithMomentum, sequence
 from confsched.spec import scheduler as s
 from confsched.spec.duration import Duration
@@ -54,12 +54,15 @@ def make_schedule(
     *,
     momentum_key: MomentumKey | None = None,
     group_lr: float | None = None,
+    group_name: str = "default",
+    group_names: tuple[str, ...] = ("default",),
+    group_base_lrs: tuple[float, ...] = (),
 ) -> tuple[Made, ScheduleContext]:
     """The family of ``spec`` made for a run on ``timeline`` (steps, or samples for a run counted in
     samples), its warmup resolved and checked, with its context. Errors carry paths inside ``spec``
     (``warmup``, ``decay``); put the section in front."""
     try:
-        warmup_steps = timeline.steps(spec.warmup)
+        warmup_steps = warmup_of(spec, timeline)
     except SpecError as error:  # a token count without tokens_per_sample
         raise SpecError(error.path or "warmup", error.message) from None
     if warmup_steps > timeline.total_steps:
@@ -75,8 +78,11 @@ def make_schedule(
         warmup_start=spec.warmup_start,
         momentum_key=momentum_key,
         group_lr=group_lr,
+        group_name=group_name,
+        group_names=group_names,
+        group_base_lrs=group_base_lrs,
     )
-    return FAMILIES[spec.name].make(spec, context), context
+    return FAMILIES[spec.name].build(spec, context), context
 
 
 @dataclass(frozen=True)
@@ -206,6 +212,13 @@ def _growth(rate: float, times: int) -> float:
 
 _PEAKS: dict[str, Callable[[Any, ScheduleContext], float]] = {
     "one_cycle": lambda sp, ctx: 1.0 if sp.max_lr is None else sp.max_lr / ctx.lr,
+    "cyclic": lambda sp, ctx: max(sp.max_lr, sp.base_lr or 0.0) / ctx.lr,
+    "sgdr": lambda sp, ctx: max(v for c in sp.cycles for v in (c.start, c.peak, c.end)),
+    "tanh": lambda sp, ctx: _growth(sp.cycle_decay, sp.cycle_limit - 1),
+    "swalr": lambda sp, ctx: sp.swa_lr / ctx.base_lr,
+    "t5_inverse_sqrt": lambda sp, ctx: 1.0 / ctx.base_lr,
+    "chain": lambda sp, ctx: _product(multiplier_peak(m, ctx) for m in sp.schedulers),
+    "sequential": lambda sp, ctx: max(multiplier_peak(m, ctx) for m in sp.schedulers),
     "piecewise": lambda sp, ctx: max(value for _, value in sp.knots),
     "phases": lambda sp, ctx: max([1.0, *(v for p in sp.phases for v in (p.start, p.end) if v is not None)]),
     "cosine_cycles": lambda sp, ctx: _growth(sp.cycle_decay, sp.cycle_limit - 1),
@@ -222,9 +235,23 @@ fails there."""
 
 
 def multiplier_peak(spec: s.SchedulerBase, context: ScheduleContext) -> float:
-    """An upper bound of the family's multiplier at every step, during the run and after it."""
+    """An upper bound of the family's multiplier at every step, during the run and after it (the
+    absolute LRs of the knobs every family has, and timm's noise, included)."""
     peak = _PEAKS.get(spec.name)
-    return max(1.0, peak(spec, context)) if peak is not None else 1.0
+    bound = max(1.0, peak(spec, context)) if peak is not None else 1.0
+    absolute = [v for v in (spec.floor_lr, spec.after_run_lr) if v is not None]
+    if getattr(spec, "floor_groups", "scaled") == "same":
+        absolute += [v for v in (getattr(spec, "min_lr", None), getattr(spec, "lr_end", None)) if v]
+    if absolute:
+        bound = max(bound, max(absolute) / context.base_lr)
+    return bound * (1 + spec.noise.pct if spec.noise is not None else 1.0)
+
+
+def _product(values: Iterable[float]) -> float:
+    out = 1.0
+    for value in values:
+        out *= value
+    return out
 
 
 def check_names(groups: Mapping[str, object], names: tuple[str, ...]) -> None:

@@ -7,6 +7,7 @@ checks every rule that needs the whole run). Nothing later can produce an invali
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import math
@@ -20,7 +21,7 @@ from pydantic import Discriminator, Field, PrivateAttr, Tag, ValidationError, mo
 
 from confsched.adaptive import MetricPolicy
 from confsched.errors import ConfschedError, SpecError, did_you_mean
-from confsched.families import FAMILIES, Family, MomentumKey, momentum_key
+from confsched.families import COMBINATORS, FAMILIES, Family, MomentumKey, momentum_key, warmup_of
 from confsched.schedules import Schedule, WithMomentum, momentum_schedule, segment, sequence
 from confsched.spec import quantities
 from confsched.spec.base import StrictModel
@@ -126,6 +127,7 @@ class Spec(StrictModel):
             grad_accum_steps=self.training.grad_accum_steps,
             epochs=self.training.epochs,
             max_steps=self.training.max_steps,
+            limit_train_batches=self.training.limit_train_batches,
             tokens_per_sample=self.data.tokens_per_sample,
             max_samples=self.training.max_samples,
             max_tokens=self.training.max_tokens,
@@ -139,12 +141,22 @@ class Spec(StrictModel):
             raise error.within("optimizer") from None
         key = momentum_key(self.optimizer)
         try:
-            made, _ = quantities.make_schedule(self.scheduler, timeline, lr, momentum_key=key)
+            names, lrs = tuple(base_lrs), tuple(base_lrs.values())
+            made, _ = quantities.make_schedule(
+                self.scheduler, timeline, lr, momentum_key=key, group_names=names, group_base_lrs=lrs
+            )
             shared = {
                 name: quantities.make_schedule(
-                    self.scheduler, timeline, lr, momentum_key=key, group_lr=group_lr
+                    self.scheduler,
+                    timeline,
+                    lr,
+                    momentum_key=key,
+                    group_lr=group_lr,
+                    group_name=name,
+                    group_names=names,
+                    group_base_lrs=lrs,
                 )[0]
-                if self.family.per_group and group_lr != lr
+                if self.family.is_per_group(self.scheduler) and group_lr != lr
                 else made
                 for name, group_lr in base_lrs.items()
             }
@@ -164,7 +176,7 @@ class Spec(StrictModel):
             per_group = _each(per_group, lambda s: on_samples(s, plan.batches))  # type: ignore[arg-type]
         *per_group, made = per_group
         self._plan = plan
-        self._warmup_steps = plan.steps(self.scheduler.warmup)
+        self._warmup_steps = warmup_of(self.scheduler, plan)
         self._lr = lr
         self._group_base_lrs = base_lrs
         self._schedule = made
@@ -338,8 +350,11 @@ class Spec(StrictModel):
 
     @property
     def family(self) -> Family:
-        """The registry row of ``scheduler.name``."""
-        return FAMILIES[self.scheduler.name]
+        """The registry row of ``scheduler.name`` (a ``chain`` with a metric-driven member is
+        metric-driven)."""
+        family = FAMILIES[self.scheduler.name]
+        driven_by = family.driven_by_for(self.scheduler)
+        return family if driven_by == family.driven_by else dataclasses.replace(family, driven_by=driven_by)
 
     @property
     def plan(self) -> StepPlan:
@@ -684,6 +699,14 @@ def _problem(err: Any, source: str) -> SpecError:
         if section.endswith("scheduler"):  # scheduler, weight_decay_scheduler, group_schedulers.<g>.scheduler
             section = "scheduler"
         names = list(FAMILIES) if section == "scheduler" else list(OPTIMIZERS)
+        if section == "schedulers":  # a member of chain / sequential: any family but those two
+            section, names = "member", [name for name in FAMILIES if name not in COMBINATORS]
+            if str(ctx.get("tag")) in COMBINATORS:
+                return SpecError(
+                    _join(path, "name"),
+                    f"{ctx.get('tag')} cannot be a member: chain and sequential take the other families",
+                    source=source,
+                )
         if kind == "union_tag_not_found":
             return SpecError(_join(path, "name"), f"missing; choose one of: {_choices(names)}", source=source)
         tag = str(ctx.get("tag"))

@@ -7,7 +7,7 @@ from typing import Annotated
 from pydantic import BeforeValidator, Field, WithJsonSchema, model_validator
 
 from confsched.errors import SpecError
-from confsched.spec.base import PositiveInt, StrictModel
+from confsched.spec.base import NotBool, PositiveInt, StrictModel
 from confsched.spec.duration import Duration
 from confsched.time.units import MAX_COUNT, parse_count
 
@@ -121,6 +121,9 @@ class TrainingSpec(StrictModel):
     """Data-parallel processes; each gets a DistributedSampler shard."""
     batch_rampup: BatchRampSpec | None = None
     """Grow the global batch during training (null: the same global batch every step)."""
+    limit_train_batches: PositiveInt | Annotated[float, Field(gt=0, le=1), NotBool] | None = None
+    """Lightning's limit_train_batches: run at most this many batches per epoch (an int) or this
+    fraction of them (a float in (0, 1]); null: all."""
 
     @model_validator(mode="after")
     def _length(self) -> TrainingSpec:
