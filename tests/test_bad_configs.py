@@ -77,13 +77,11 @@ LAUNCHERS = sorted(
 )
 """The options of ``hydra/launcher`` here: they depend on the Hydra plugins installed."""
 FAMILIES = ", ".join(sorted(confsched.FAMILIES))
-SCHEDULER_KEYS = "(allowed here: name, num_cycles, warmup, warmup_shape, warmup_start)"
-"""The keys of the composed ``conf/scheduler/cosine.yaml`` (an override Hydra refuses)."""
 SPEC_KEYS = (
     "(allowed here: after_run_lr, floor_lr, hold, name, noise, num_cycles, warmup, warmup_prefix, "
     "warmup_rounding, warmup_shape, warmup_start)"
 )
-"""The fields of the cosine spec model (a key added with + reaches the spec)."""
+"""The fields of the cosine spec model (a key of a spec section, with or without +, reaches the spec)."""
 DURATION = (
     "a duration is an int number of steps (100), a fraction of the run (0.06 or '6%'), "
     "epochs ('2ep'), samples ('1.5M sp') or tokens ('2B tok')"
@@ -93,11 +91,11 @@ BAD_OVERRIDES = [
     # typo'd keys and names, from Hydra and from the spec
     (
         ("show", "scheduler.warmpu=5"),
-        f"scheduler.warmpu: unknown key 'warmpu'; did you mean 'warmup'? {SCHEDULER_KEYS}",
+        f"scheduler.warmpu: unknown key 'warmpu'; did you mean 'warmup'? {SPEC_KEYS}",
     ),
     (
         ("show", "scheduler.warmup_steps=10"),
-        f"scheduler.warmup_steps: unknown key 'warmup_steps'; did you mean 'warmup'? {SCHEDULER_KEYS}",
+        f"scheduler.warmup_steps: unknown key 'warmup_steps'; did you mean 'warmup'? {SPEC_KEYS}",
     ),
     (
         ("show", "schedular=linear"),
@@ -129,7 +127,7 @@ BAD_OVERRIDES = [
         "(choose one of: 'linear', 'cosine', '1-sqrt', 'exponential', 'constant' or 'nemo')",
     ),
     # a knob of another family: not in the composed config (Hydra), or added with + (the spec)
-    (("show", "scheduler.decay=10%"), f"scheduler.decay: unknown key 'decay' {SCHEDULER_KEYS}"),
+    (("show", "scheduler.decay=10%"), f"scheduler.decay: unknown key 'decay' {SPEC_KEYS}"),
     (("show", "+scheduler.decay=10%"), f"scheduler.decay: unknown key 'decay' {SPEC_KEYS}"),
     # values
     (("show", "optimizer.lr=-1"), "optimizer.lr: must be greater than 0 (got -1)"),
