@@ -78,21 +78,29 @@ def compare(
     return c, b, c / b
 
 
-def measure(argv: Sequence[str], *, cwd: str | Path, env: dict[str, str] | None = None) -> Run:
+def measure(
+    argv: Sequence[str], *, cwd: str | Path, env: dict[str, str] | None = None, exit_code: int = 0
+) -> Run:
     """Run ``argv`` to completion in ``cwd``; its wall time and peak RSS (the process and its children).
+
+    The command must exit with ``exit_code`` (2: a command measured up to the error it ends with).
 
     A small wrapper process starts the command and reads ``wait4``'s ``ru_maxrss``: Linux carries
     the peak RSS of the process that called ``exec`` over into the new program, so measured from
     this (large) process the figure would be this process's size.
     """
     with tempfile.NamedTemporaryFile("r", suffix=".json") as out:
-        subprocess.run(
+        done = subprocess.run(
             [sys.executable, str(_PEAK), out.name, *argv],
             cwd=cwd,
             env=env,
-            check=True,
+            check=False,
             stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
         )
+        if done.returncode != exit_code:
+            raise RuntimeError(f"{' '.join(argv)}: exit code {done.returncode}\n{done.stderr[-2000:]}")
         result = json.load(out)
     return Run(result["seconds"], result["peak_kib"] / 1024)
 

@@ -36,12 +36,12 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
-from confsched.compose.config import compose_primary, say_note
+from confsched.compose.config import say_note
 from confsched.compose.files import read_file
 from confsched.compose.overrides import key_of, parse_overrides, rewrite
 from confsched.compose.primary import Primary, open_primary
 from confsched.compose.search import HYDRA_VERSION_BASE, Source
-from confsched.compose.sweep import Checked, check_jobs, job_key
+from confsched.compose.sweep import BASIC_SWEEPERS, MAX_JOBS, Checked, Composer, check_jobs
 from confsched.errors import ConfigError, ConfschedError, render
 from confsched.spec.root import Spec
 
@@ -50,6 +50,17 @@ __all__ = ["Command", "Job", "Source", "SweepCallback", "is_config_file", "run"]
 _CONFIG_SUFFIXES = (".yaml", ".yml")
 _DIR_FLAGS = ("--config-dir", "-cd", "--config-path", "-cp")
 _NAME_FLAGS = ("--config-name", "-cn")
+_FLAGS = {
+    **dict.fromkeys(_DIR_FLAGS, "config_dir"),
+    **dict.fromkeys(_NAME_FLAGS, "config_name"),
+    "--max-jobs": "max_jobs",
+}
+"""confsched's own flags (Hydra's parser does not see them), and what each sets."""
+_ONCE = {
+    "config_dir": "config directory (--config-dir or --config-path)",
+    "config_name": "config name",
+    "max_jobs": "job limit",
+}
 
 
 @dataclass(frozen=True)
@@ -92,7 +103,13 @@ class _Invocation:
     overrides: list[str]
     injected: list[str] = field(default_factory=list)
     checked: Checked = field(default_factory=Checked)
+    composers: dict[Primary, Composer] = field(default_factory=dict)
+    """What the pre-check composed, by primary: the jobs in this process compose with it."""
 
+
+CHECKED_SWEEPER = "hydra_plugins.confsched_sweepers.basic_sweeper.BasicSweeper"
+"""The sweeper of a ``-m`` run with Hydra's basic sweeper: the same, without composing each job again
+to check it (see ``hydra_plugins/confsched_sweepers/basic_sweeper.py``)."""
 
 _RUNNING: dict[str, Command] = {}
 """The commands run in this process, by name: how :class:`SweepCallback` finds its command."""
@@ -132,13 +149,14 @@ def is_config_file(word: str) -> bool:
 
 
 def _split_flags(args: list[str]) -> tuple[list[str], dict[str, str]]:
-    """Take ``--config-dir/-cd`` (or ``--config-path/-cp``) and ``--config-name/-cn`` out of ``args``."""
+    """Take ``--config-dir/-cd`` (or ``--config-path/-cp``), ``--config-name/-cn`` and ``--max-jobs``
+    out of ``args``."""
     kept: list[str] = []
     taken: dict[str, str] = {}
     words = iter(args)
     for word in words:
         flag, eq, value = word.partition("=")
-        key = "config_dir" if flag in _DIR_FLAGS else "config_name" if flag in _NAME_FLAGS else None
+        key = _FLAGS.get(flag)
         if key is None:
             kept.append(word)
             continue
@@ -146,8 +164,7 @@ def _split_flags(args: list[str]) -> tuple[list[str], dict[str, str]]:
         if not value:
             raise ConfigError("", f"{flag} needs a value")
         if key in taken:
-            what = "directory (--config-dir or --config-path)" if key == "config_dir" else "name"
-            raise ConfigError("", f"{flag}: give one config {what}")
+            raise ConfigError("", f"{flag}: give one {_ONCE[key]}")
         taken[key] = value
     return kept, taken
 
@@ -183,6 +200,7 @@ def _sources(files: list[str], taken: dict[str, str], stack: ExitStack) -> list[
 
 def _prepare(command: Command, args: list[str], stack: ExitStack) -> _Invocation:
     rest, taken = _split_flags(args)
+    max_jobs = _max_jobs(taken.pop("max_jobs", None))
     files = [word for word in rest if is_config_file(word)]
     least, most = command.files
     if not least <= len(files) <= most:
@@ -206,11 +224,26 @@ def _prepare(command: Command, args: list[str], stack: ExitStack) -> _Invocation
             validate_specs=not (parsed.cfg or parsed.info),
             multirun=parsed.multirun,
             note=say_note,
+            max_jobs=max_jobs,
+            composers=invocation.composers,
         )
+    if invocation.checked.multirun and invocation.checked.sweeper == BASIC_SWEEPERS[0]:
+        mentioned = {key_of(o) for o in parse_overrides(parsed.overrides)}
+        if not mentioned & {"hydra/sweeper", "hydra.sweeper._target_"}:  # checked: skip Hydra's check
+            invocation.injected.append(f"hydra.sweeper._target_={CHECKED_SWEEPER}")
     # Flags first, overrides last: Hydra 1.3's parser does not take overrides after a flag.
     overrides = rewrite(parsed.overrides, primary.groups, primary.chosen, invocation.checked.promoted)
     invocation.argv = [*_without(argv, parsed.overrides), *overrides]
     return invocation
+
+
+def _max_jobs(text: str | None) -> int:
+    """``--max-jobs N``: the most jobs a sweep may have (default :data:`MAX_JOBS`)."""
+    if text is None:
+        return MAX_JOBS
+    if not text.isdigit() or int(text) < 1:
+        raise ConfigError("", f"--max-jobs takes a whole number of jobs, at least 1 (got {text!r})")
+    return int(text)
 
 
 def _label(source: Source) -> str:
@@ -235,7 +268,7 @@ def _injected(command: Command, parsed: argparse.Namespace, stack: ExitStack) ->
     if not command.writes:
         scratch = stack.enter_context(tempfile.TemporaryDirectory(prefix=f"confsched-{command.name}-"))
         wanted |= {"hydra.run.dir": scratch, "hydra.sweep.dir": scratch, "hydra.output_subdir": "null"}
-    elif parsed.multirun and command.sweep_end is not None:
+    elif command.sweep_end is not None:  # a file may make the run a sweep (hydra.mode: MULTIRUN)
         wanted |= {
             "+hydra.callbacks.confsched_sweep._target_": f"{SweepCallback.__module__}.SweepCallback",
             "+hydra.callbacks.confsched_sweep.command": command.name,
@@ -347,11 +380,14 @@ def _job(command: Command, invocation: _Invocation, config: DictConfig) -> None:
     hydra_config = HydraConfig.get()
     overrides = tuple(str(o) for o in hydra_config.overrides.task)
     number = hydra_config.job.num if hydra_config.mode == RunMode.MULTIRUN else None
+    output_dir = Path(hydra_config.runtime.output_dir)
+    spec: Spec | None = None
     try:
+        spec = _spec(invocation, invocation.primary, overrides)
         job = Job(
-            spec=_spec(invocation, invocation.primary, overrides),
+            spec=spec,
             label=invocation.source.label,
-            output_dir=Path(hydra_config.runtime.output_dir),
+            output_dir=output_dir,
             overrides=overrides,
             others=tuple(
                 (source.label, _spec(invocation, primary, overrides)) for source, primary in invocation.others
@@ -360,21 +396,53 @@ def _job(command: Command, invocation: _Invocation, config: DictConfig) -> None:
         )
         command.run(job)
     except ConfschedError as error:
+        _record(command, number, output_dir, overrides, spec, error)
         print(render(error), file=sys.stderr)
         raise SystemExit(2) from None
+    _record(command, number, output_dir, overrides, spec, None)
     sys.stdout.flush()
 
 
+def _record(
+    command: Command,
+    number: int | None,
+    output_dir: Path,
+    overrides: tuple[str, ...],
+    spec: Spec | None,
+    error: ConfschedError | None,
+) -> None:
+    """A job of a sweep that writes files leaves its result for ``confsched report``."""
+    if number is None or not command.writes:
+        return
+    from confsched.integrations.sweep import JobResult, error_line, write_result
+
+    result = JobResult(
+        job=number,
+        overrides=overrides,
+        status="completed" if error is None else "failed",
+        error=None if error is None else error_line(error),
+        spec=None if spec is None else spec.to_config(),
+    )
+    write_result(output_dir, result)
+
+
 def _spec(invocation: _Invocation, primary: Primary, overrides: Sequence[str]) -> Spec:
-    found = invocation.checked.specs.get(job_key(primary, overrides))
-    return found if found is not None else compose_primary(overrides, primary).spec()
+    """The job's spec, composed as the pre-check composed it (Hydra once per choice of groups)."""
+    composer = invocation.composers.setdefault(primary, Composer(primary))
+    return composer.spec(overrides)
 
 
 class SweepCallback(Callback):
-    """Hydra callback: after a ``-m`` sweep, call the command's ``sweep_end`` with the sweep dir."""
+    """Hydra callback: before a ``-m`` sweep, take its directory (a used one is refused); after it,
+    call the command's ``sweep_end`` with the directory."""
 
     def __init__(self, command: str) -> None:
         self.command = command
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        from confsched.integrations.sweep import take_sweep_dir
+
+        take_sweep_dir(str(config.hydra.sweep.dir))  # a second sweep into it is refused
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         command = _RUNNING.get(self.command)

@@ -4,6 +4,7 @@
     confsched plot [CONFIG.yaml] [OVERRIDE ...]     lr_schedule.png + lr_schedule.csv in Hydra's output dir
     confsched diff A.yaml B.yaml [OVERRIDE ...]     changed fields, step counts, largest LR difference
     confsched schema                                 the JSON Schema of a spec file
+    confsched report MULTIRUN_DIR                    a sweep's table and figure (every job, failed ones too)
 
 Invalid input of any kind is one line on stderr starting ``error:`` and exit code 2. None of these
 commands imports torch.
@@ -11,14 +12,13 @@ commands imports torch.
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import functools
 import gc
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import yaml
@@ -31,10 +31,6 @@ from confsched.spec.duration import Duration
 from confsched.spec.root import Spec
 
 __all__ = ["COMMANDS", "console", "describe", "main", "usage"]
-
-OVERLAY_PNG = "lr_schedule_overlay.png"
-SUMMARY_CSV = "sweep_summary.csv"
-LINE_STYLES = ("-", "--", "-.", ":")
 
 
 def _say(job: Job, *lines: str) -> None:
@@ -205,53 +201,15 @@ def _plot(job: Job, x: str = "steps") -> None:
     _say(job, f"{schedule_title(spec)}", f"wrote {shown_path(png)}", f"wrote {shown_path(csv)}")
 
 
-def _plot_sweep(sweep_dir: Path) -> None:
-    """After ``plot -m``: one overlay of every job's curve (first group) and a summary table."""
-    from omegaconf import OmegaConf
+def _report_sweep(sweep_dir: Path) -> None:
+    """After ``plot -m``, and ``confsched report DIR``: the table and figure of :mod:`confsched.report`."""
+    from confsched.report import markdown, report
 
-    from confsched.plot import Curve, plot_overlay, read_csv
-
-    jobs = sorted(
-        (p.parent for p in sweep_dir.glob("*/lr_schedule.csv")),
-        key=lambda d: (not d.name.isdigit(), int(d.name) if d.name.isdigit() else 0, d.name),
-    )
-    if not jobs:
-        return
-    curves: list[Curve] = []
-    table = [["job", "overrides", "total_steps", "peak_lr", "peak_step", "final_lr"]]
-    for i, directory in enumerate(jobs):
-        saved = directory / ".hydra" / "overrides.yaml"
-        overrides = " ".join(map(str, OmegaConf.load(saved))) if saved.is_file() else ""
-        names, values = read_csv(directory / "lr_schedule.csv")
-        lrs = values[:, 0]
-        label = f"{directory.name}: {overrides or '(no overrides)'}"
-        curves.append(Curve(label, lrs, LINE_STYLES[i % len(LINE_STYLES)]))
-        peak = int(lrs.argmax())
-        table.append(
-            [
-                directory.name,
-                overrides,
-                str(len(lrs)),
-                repr(float(lrs[peak])),
-                str(peak),
-                repr(float(lrs[-1])),
-            ]
-        )
-    title = f"{len(jobs)} runs of {shown_path(sweep_dir)} (group '{names[0]}')"
-    png = plot_overlay(curves, sweep_dir / OVERLAY_PNG, title, layered=True)
-    summary = sweep_dir / SUMMARY_CSV
-    with summary.open("w", newline="") as file:
-        csv.writer(file, lineterminator="\n").writerows(table)
-    shown = [table[0], *([*r[:3], f"{float(r[3]):.4g}", r[4], f"{float(r[5]):.4g}"] for r in table[1:])]
-    widths = [max(len(row[i]) for row in shown) for i in range(len(shown[0]))]
-    lines = [f"sweep of {len(jobs)} runs (group '{names[0]}'):"]
-    for row in shown:
-        cells = [
-            cell.ljust(w) if i == 1 else cell.rjust(w)
-            for i, (cell, w) in enumerate(zip(row, widths, strict=True))
-        ]
-        lines.append("  " + "  ".join(cells))
-    print("\n".join([*lines, f"wrote {shown_path(png)}", f"wrote {shown_path(summary)}"]))
+    sweep, paths = report(sweep_dir)
+    failed = f", {len(sweep.failed)} failed" if sweep.failed else ""
+    table = markdown(sweep, leave_out=("overrides",))
+    lines = [f"sweep of {len(sweep.jobs)} jobs in {shown_path(sweep_dir)}{failed}:", table]
+    print("\n".join([*lines, *(f"wrote {shown_path(path)}" for path in paths)]), flush=True)
 
 
 # ---- diff -----------------------------------------------------------------------------------
@@ -276,10 +234,10 @@ COMMANDS: dict[str, Command] = {
         Command("show", "print the resolved spec, the step arithmetic and each group's LRs", _show),
         Command(
             "plot",
-            "write lr_schedule.png and lr_schedule.csv into Hydra's output dir (-m: one per job + overlay)",
+            "write lr_schedule.png and lr_schedule.csv into Hydra's output dir (-m: one per job + report)",
             _plot,
             writes=True,
-            sweep_end=_plot_sweep,
+            sweep_end=_report_sweep,
         ),
         Command(
             "diff",
@@ -290,12 +248,13 @@ COMMANDS: dict[str, Command] = {
         ),
     )
 }
-"""The Hydra subcommands; ``schema`` (no config involved) is handled by :func:`main` itself."""
+"""The Hydra subcommands; ``schema`` and ``report`` (no config involved) are in :data:`PLAIN`."""
 
 SCHEMA_SUMMARY = "print the JSON Schema of a spec (for editor completion of YAML files)"
+REPORT_SUMMARY = "sweep_report.csv/.md/.png of a -m sweep dir: each job's knobs, spec, metric, failure"
 
 USAGE = (
-    "usage: confsched {show,plot,diff,schema} [CONFIG.yaml] [OVERRIDE ...] [HYDRA FLAGS]"
+    "usage: confsched {show,plot,diff,schema,report} [CONFIG.yaml] [OVERRIDE ...] [HYDRA FLAGS]"
     " [plot: --x-axis steps|samples|tokens]"
 )
 
@@ -304,7 +263,7 @@ def usage() -> str:
     """The top-level help text."""
     lines = [USAGE, "", "commands:"]
     lines += [f"  {c.name:<7} {c.summary}" for c in COMMANDS.values()]
-    lines.append(f"  {'schema':<7} {SCHEMA_SUMMARY}")
+    lines += [f"  {name:<7} {summary}" for name, (summary, _) in PLAIN.items()]
     lines += [
         "",
         "examples:",
@@ -315,6 +274,8 @@ def usage() -> str:
         "  confsched show +experiment=bert_finetune",
         "  confsched diff HEAD:my_run.yaml my_run.yaml",
         "  confsched plot --config-dir ./conf --config-name my_run",
+        "  confsched show -m 'scheduler.warmup=range(0,20000)' --max-jobs 20000   # above 10,000 jobs",
+        "  confsched report multirun/2026-01-31/12-00-00",
         "",
         "Each of show, plot and diff is a Hydra application: `confsched plot --help` lists the config",
         "groups and the composed config; --cfg job, --info, -m, hydra/launcher=joblib all work.",
@@ -331,6 +292,23 @@ def _schema(args: list[str]) -> int:
     return 0
 
 
+def _report(args: list[str]) -> int:
+    if len(args) != 1 or args[0].startswith("-"):
+        if args in (["-h"], ["--help"]):
+            print(f"usage: confsched report MULTIRUN_DIR\n\n{REPORT_SUMMARY}")
+            return 0
+        raise ConfigError("", f"report takes one sweep directory (got {' '.join(args) or 'none'})")
+    _report_sweep(Path(args[0]))
+    return 0
+
+
+PLAIN: dict[str, tuple[str, Callable[[list[str]], int]]] = {
+    "schema": (SCHEMA_SUMMARY, _schema),
+    "report": (REPORT_SUMMARY, _report),
+}
+"""The commands that are not Hydra applications: name -> (summary, function of the arguments)."""
+
+
 def _complete(args: list[str]) -> int:
     """Shell completion: complete the subcommand, or hand the rest of the line to Hydra."""
     line = os.environ.get("COMP_LINE", "")
@@ -339,7 +317,7 @@ def _complete(args: list[str]) -> int:
         typing = not line.endswith(" ")
         if len(words) == 1 or (len(words) == 2 and typing):
             partial = words[1] if len(words) == 2 else ""
-            print(" ".join(name for name in [*COMMANDS, "schema"] if name.startswith(partial)))
+            print(" ".join(name for name in [*COMMANDS, *PLAIN] if name.startswith(partial)))
             return 0
         command = COMMANDS.get(words[1])
         if command is None:
@@ -386,11 +364,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if name in ("-sc", "--shell-completion"):
             return _complete(args)
-        if name == "schema":
-            return _schema(rest)
+        if name in PLAIN:
+            return PLAIN[name][1](rest)
         command = COMMANDS.get(name)
         if command is None:
-            names = [*COMMANDS, "schema"]
+            names = [*COMMANDS, *PLAIN]
             raise ConfigError(
                 "",
                 f"unknown command '{name}'{did_you_mean(name, names)} (commands: {', '.join(names)})",

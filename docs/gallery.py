@@ -5,13 +5,17 @@ Each plot is the family's shipped config (``conf/scheduler/<family>.yaml``) on t
 momentum / beta1 curve for families that set it. Run from the repository root after changing a
 family or its config::
 
-    python docs/gallery.py            # all step-driven families
-    python docs/gallery.py one_cycle  # just these
+    python docs/gallery.py                # all step-driven families
+    python docs/gallery.py one_cycle      # just these
+    python docs/gallery.py sweep_report   # docs/gallery/sweeps/: the report of an Optuna study (~1 min)
 """
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 import sys
+import tempfile
 import textwrap
 from pathlib import Path
 
@@ -75,10 +79,38 @@ EXTRAS = {RAMPUP: draw_rampup}
 """Gallery figures that are not one family each: name -> how to draw it."""
 
 
+STUDY = (
+    "+hparams_search=optuna",
+    "hydra.sweeper.n_trials=16",
+    "training.epochs=3",
+    "digits.progress_bar=false",
+    "digits.tensorboard=false",
+)
+"""The study of the README's figure: the shipped Optuna preset on the digits example, 16 short trials."""
+
+
+def draw_sweep_report() -> Path:
+    """Run :data:`STUDY` and keep its report's figure as ``docs/gallery/sweeps/optuna_report.png``."""
+    example = Path(__file__).resolve().parents[1] / "examples" / "train_digits.py"
+    with tempfile.TemporaryDirectory(prefix="confsched-gallery-") as scratch:
+        sweep = Path(scratch) / "study"
+        subprocess.run([sys.executable, str(example), *STUDY, f"hydra.sweep.dir={sweep}"], check=True)
+        subprocess.run([sys.executable, "-m", "confsched", "report", str(sweep)], check=True)
+        path = OUT / "sweeps" / "optuna_report.png"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(sweep / "sweep_report.png", path)
+    return path
+
+
+ON_DEMAND = {"sweep_report": draw_sweep_report}
+"""Figures drawn only when named (they run a sweep): name -> how to draw it."""
+
+
 def main(names: list[str]) -> None:
     step_driven = [name for name, family in confsched.FAMILIES.items() if family.driven_by == "step"]
+    drawers = {**EXTRAS, **ON_DEMAND}
     for name in names or [*step_driven, *EXTRAS]:
-        print(EXTRAS[name]() if name in EXTRAS else draw(name))
+        print(drawers[name]() if name in drawers else draw(name))
 
 
 if __name__ == "__main__":

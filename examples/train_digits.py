@@ -36,6 +36,7 @@ import hydra
 import numpy as np
 import torch
 from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from omegaconf import DictConfig
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
@@ -224,12 +225,19 @@ def train(config: DictConfig) -> float:
 
 @hydra.main(config_path="conf", config_name="train_digits", **HYDRA_VERSION_BASE)
 def main(config: DictConfig) -> float:
-    """One job of a run or sweep: train, then log the test accuracy with the job's overrides."""
+    """One job of a run or sweep: train, then log the test accuracy with the job's overrides.
+
+    A config problem is one ``error:`` line; a single run then exits with code 2, a job of a sweep
+    fails (Hydra records it, ``confsched report`` lists it with the line, and a sweeper that proposes
+    values, such as Optuna, counts the trial as failed and goes on).
+    """
     started = time.perf_counter()
     try:
         result = train(config)
     except confsched.ConfschedError as error:
         print(confsched.render(error), file=sys.stderr)
+        if HydraConfig.get().mode == RunMode.MULTIRUN:
+            raise
         raise SystemExit(2) from None
     overrides = " ".join(HydraConfig.get().overrides.task) or "the defaults"
     log.info("test accuracy %.4f (%s, %.1f s)", result, overrides, time.perf_counter() - started)

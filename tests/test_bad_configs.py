@@ -69,6 +69,13 @@ AT_LOAD = [case for case in CASES if not case.at_build]
 AT_BUILD = [case for case in CASES if case.at_build]
 
 JOBLIB = find_spec("hydra_plugins.hydra_joblib_launcher") is not None
+LAUNCHERS = sorted(
+    {"basic", "slurm"}  # Hydra's own, and confsched's conf/hydra/launcher/slurm.yaml
+    | ({"joblib"} if JOBLIB else set())
+    | ({"ray", "ray_aws"} if find_spec("hydra_plugins.hydra_ray_launcher") else set())
+    | ({"submitit_local", "submitit_slurm"} if find_spec("hydra_plugins.hydra_submitit_launcher") else set())
+)
+"""The options of ``hydra/launcher`` here: they depend on the Hydra plugins installed."""
 FAMILIES = ", ".join(sorted(confsched.FAMILIES))
 SPEC_KEYS = (
     "(allowed here: after_run_lr, floor_lr, hold, name, noise, num_cycles, warmup, warmup_prefix, "
@@ -110,8 +117,9 @@ BAD_OVERRIDES = [
         "(choose one of: bert_finetune, llm_tokens, llm_wsd, resnet_imagenet, vit_finetune)",
     ),
     (
-        ("plot", "hydra/launcher=jobib"),  # the options are the launchers installed: basic and joblib
-        "hydra/launcher: unknown option 'jobib'; did you mean 'joblib'? (choose one of: basic, joblib)",
+        ("plot", "hydra/launcher=jobib"),  # the options: Hydra's basic, confsched's slurm, those installed
+        "hydra/launcher: unknown option 'jobib'; did you mean 'joblib'? "
+        f"(choose one of: {', '.join(LAUNCHERS)})",
     ),
     (
         ("show", "scheduler.warmup_shape=expo"),

@@ -100,36 +100,6 @@ def test_python_m_confsched_and_no_torch_on_the_cli_path(tmp_path):
     assert "total steps: 50" in out.stdout
 
 
-def test_a_sweep_with_joblib_writes_one_pair_per_job_and_an_overlay(tmp_path):
-    pytest.importorskip("hydra_plugins.hydra_joblib_launcher")
-    sweep_args = ["-m", "scheduler=linear,cosine", "scheduler.warmup=5%", "hydra.sweep.dir=sweep"]
-    result = confsched_cli(
-        "plot", *sweep_args, "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", cwd=tmp_path
-    )
-    out = ok(result)
-    # no warning of Hydra's or confsched's (loky's resource tracker may report leaked semaphores at
-    # exit when the machine is loaded: its timing, not ours)
-    assert [
-        line for line in result.stderr.splitlines() if "Warning" in line and "resource_tracker" not in line
-    ] == []
-    sweep = tmp_path / "sweep"
-    for job, family in enumerate(["linear", "cosine"]):
-        header, values = read_lr_csv(sweep / str(job) / "lr_schedule.csv")
-        spec = confsched.compose([f"scheduler={family}", "scheduler.warmup=5%"])
-        assert header == ["step", "default"]
-        assert np.array_equal(values, confsched.lr_curve(spec))
-        assert (sweep / str(job) / "lr_schedule.png").is_file()
-    assert (sweep / "lr_schedule_overlay.png").read_bytes().startswith(b"\x89PNG")
-    with (sweep / "sweep_summary.csv").open() as file:
-        summary = list(csv.DictReader(file))
-    assert [row["overrides"] for row in summary] == [
-        "scheduler=linear scheduler.warmup=5%",
-        "scheduler=cosine scheduler.warmup=5%",
-    ]
-    assert [row["peak_step"] for row in summary] == ["98", "98"]  # ceil(5% of 1950)
-    assert "sweep of 2 runs" in out
-
-
 def test_diff_of_a_file_against_its_git_revision(tmp_path):
     if shutil.which("git") is None:
         pytest.skip("git not installed")
@@ -273,7 +243,7 @@ def test_show_of_a_fine_tune_file_states_every_figure(tmp_path):
 def test_a_layer_decay_sweep_on_the_shipped_preset_and_on_a_file(tmp_path):
     sweep = ["-m", "optimizer.layer_decay=0.65,0.75,0.85", "training.epochs=6", "hydra.sweep.dir=preset"]
     out = ok(confsched_cli("plot", "+experiment=vit_finetune", *sweep, cwd=tmp_path))
-    assert "sweep of 3 runs" in out
+    assert "sweep of 3 jobs in preset:" in out
     for job, decay in enumerate([0.65, 0.75, 0.85]):
         header, values = read_lr_csv(tmp_path / "preset" / str(job) / "lr_schedule.csv")
         spec = confsched.compose(
@@ -293,7 +263,7 @@ def test_a_layer_decay_sweep_on_the_shipped_preset_and_on_a_file(tmp_path):
             cwd=tmp_path,
         )
     )
-    assert "sweep of 2 runs" in out
+    assert "sweep of 2 jobs in file:" in out
     header, values = read_lr_csv(tmp_path / "file" / "1" / "lr_schedule.csv")
     assert header[:6] == ["step", "layer_0", "layer_1", "layer_2", "layer_3", "head"]
     assert header[6:] == [f"{q}/{g}" for q in ("weight_decay", "momentum") for g in header[1:6]]

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 from hydra.core.global_hydra import GlobalHydra
 
 import confsched
-from confsched.loading import compose_config, shipped_config_dir
+from confsched.loading import HYDRA_VERSION_BASE, compose_config, shipped_config_dir
 
 CONF = shipped_config_dir()
 
@@ -106,8 +107,71 @@ def test_the_help_template_composes():
     assert set(config) == {"optimizer", "scheduler", "data", "training"}
 
 
+def _with_hydra(overrides: list[str]) -> Any:
+    """The composed config with its ``hydra`` node (what the launcher and sweeper are given)."""
+    from hydra import compose, initialize_config_dir
+
+    with initialize_config_dir(str(CONF), **HYDRA_VERSION_BASE):
+        return compose("config", overrides, return_hydra_config=True)
+
+
+def test_the_optuna_preset_searches_confsched_knobs_and_every_corner_validates():
+    pytest.importorskip("hydra_plugins.hydra_optuna_sweeper", reason="the optuna extra is not installed")
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    hydra = _with_hydra(["+hparams_search=optuna"]).hydra
+    assert (hydra.mode.name, hydra.sweeper.direction, hydra.sweeper.sampler.seed) == (
+        "MULTIRUN",
+        "maximize",
+        0,
+    )
+    assert hydra.sweeper._target_ == "hydra_plugins.confsched_sweepers.optuna_sweeper.OptunaSweeper"
+    params = OverridesParser.create().parse_overrides([f"{k}={v}" for k, v in hydra.sweeper.params.items()])
+    family, warmup, lr = params
+    assert (family.key_or_group, warmup.key_or_group, lr.key_or_group) == (
+        "scheduler",
+        "scheduler.warmup",
+        "optimizer.lr",
+    )
+    families = list(family.sweep_string_iterator())
+    assert len(families) >= 3
+    assert set(families) <= set(confsched.FAMILIES)
+    assert (warmup.value().start, warmup.value().end) == (0.0, 0.3)  # a fraction of the run
+    assert (lr.value().start, lr.value().end, lr.value().tags) == (1e-4, 3e-2, {"log"})  # log-uniform
+    for name in families:  # no corner of the space is an invalid trial
+        for fraction in (warmup.value().start, warmup.value().end):
+            for value in (lr.value().start, lr.value().end):
+                spec = confsched.compose(
+                    [f"scheduler={name}", f"scheduler.warmup={fraction}", f"optimizer.lr={value}"]
+                )
+                assert spec.warmup_steps == round(fraction * spec.total_steps)
+
+
+def test_the_slurm_launcher_config_sets_the_knobs_people_set():
+    pytest.importorskip("hydra_plugins.hydra_submitit_launcher", reason="the slurm extra is not installed")
+    launcher = _with_hydra(["hydra/launcher=slurm", "hydra.launcher.partition=gpu"]).hydra.launcher
+    assert launcher._target_ == "hydra_plugins.hydra_submitit_launcher.submitit_launcher.SlurmLauncher"
+    knobs = (
+        "partition",
+        "gpus_per_node",
+        "cpus_per_task",
+        "mem_gb",
+        "timeout_min",
+        "array_parallelism",
+        "nodes",
+    )
+    assert [launcher[k] for k in knobs] == ["gpu", None, 2, 8, 60, 32, 1]
+    text = (CONF / "hydra" / "launcher" / "slurm.yaml").read_text()
+    assert all(f"\n{k}: " in text for k in knobs)  # each documented in the file
+
+
 def test_every_yaml_file_under_conf_is_covered_by_a_test_above():
-    covered = {"config.yaml", "hydra/help/confsched.yaml"}
+    covered = {
+        "config.yaml",
+        "hydra/help/confsched.yaml",
+        "hydra/launcher/slurm.yaml",
+        "hparams_search/optuna.yaml",
+    }
     for group in ("optimizer", "scheduler", "data", "experiment"):
         covered |= {f"{group}/{option}.yaml" for option in _options(group)}
     assert {str(p.relative_to(CONF)) for p in CONF.rglob("*.yaml")} == covered

@@ -138,7 +138,7 @@ def test_confsched_commands_exit_0(block, readme_files):
         assert result.returncode == 0, f"{command}\n{result.stderr}"
         jobs = re.search(r"\b(\d+) jobs\b", comment)  # `confsched plot -m ...   # 6 jobs`
         if jobs:
-            assert f"sweep of {jobs[1]} runs" in result.stdout, result.stdout
+            assert f"sweep of {jobs[1]} jobs in " in result.stdout, result.stdout
 
 
 def _expected(block: Block) -> list[tuple[str, list[str]]]:

@@ -44,7 +44,7 @@ def example() -> Any:
 
 def readme_commands() -> list[list[str]]:
     """The example's command lines in the README, as argument lists after ``python``."""
-    (block,) = (b for b in code_blocks(ROOT / "README.md") if b.lang == "bash" and "examples/" in b.text)
+    (block,) = (b for b in code_blocks(ROOT / "README.md") if b.lang == "bash" and "# one run" in b.text)
     commands = [shlex.split(command) for command, _ in block.commands()]
     assert all(words[:2] == ["python", "examples/train_digits.py"] for words in commands)
     return [words[1:] for words in commands]
@@ -94,16 +94,16 @@ def test_one_run_trains_logs_each_groups_lr_per_step_and_checks_the_step_count(e
     assert spec.group_names == ("default", "head")
 
 
-def test_the_readme_sweep_reports_each_schedules_accuracy(tmp_path):
+def test_the_readme_sweep_reports_each_schedules_accuracy(readme_sweep):
     _, sweep = readme_commands()
     assert "-m" in sweep
-    result = run_example(sweep, *SHORT, "hydra.sweep.dir=sweep", cwd=tmp_path)
+    result = readme_sweep
     assert result.returncode == 0, result.stderr
     found = accuracies(result.stdout)
     assert [overrides.split()[0] for overrides in found] == ["scheduler=linear", "scheduler=cosine"]
     assert all(value > 0.5 for value in found.values()), found
     for job in ("0", "1"):
-        log = (tmp_path / "sweep" / job / "train_digits.log").read_text()
+        log = (result.sweep_dir / job / "train_digits.log").read_text()
         assert "stepped the optimizer and scheduler 60 times, as planned" in log
         assert len(logged_lrs(log)) == 60
 

@@ -76,9 +76,18 @@ def keys(family: str) -> str:
 
 def sweep(run_file: Path, *overrides: str) -> dict[tuple[str, ...], confsched.Spec]:
     """What ``confsched plot run.yaml -m OVERRIDES`` validates before the first job: each job's spec."""
+    specs: dict[tuple[str, ...], confsched.Spec] = {}
     with open_primary(run_file.parent, "run", "run.yaml") as primary:
-        checked = check_jobs(primary, [], [], list(overrides), validate_specs=True, multirun=True)
-    return {key[-1]: spec for key, spec in checked.specs.items()}
+        check_jobs(
+            primary,
+            [],
+            [],
+            list(overrides),
+            validate_specs=True,
+            multirun=True,
+            each=lambda _, task, spec: specs.setdefault(tuple(sorted(o.lstrip("+") for o in task)), spec),
+        )
+    return specs
 
 
 # ---- 1. a group option replaces the section ---------------------------------------------------
@@ -305,10 +314,10 @@ def test_cli_plot_m_on_a_spec_file_swaps_the_group_per_job(run_file):
             values = np.array([[float(x) for x in row[1:]] for row in list(csv.reader(file))[1:]])
         spec = compose("file", run_file, f"scheduler={family}", "scheduler.warmup=5%")
         assert np.array_equal(values, confsched.lr_curve(spec))
-    with (run_file.parent / "sweep" / "sweep_summary.csv").open() as file:
-        assert [row["overrides"] for row in csv.DictReader(file)] == [
-            "scheduler=linear scheduler.warmup=5%",
-            "scheduler=cosine scheduler.warmup=5%",
+    with (run_file.parent / "sweep" / "sweep_report.csv").open() as file:
+        assert [(row["overrides"], row["family"]) for row in csv.DictReader(file)] == [
+            ("scheduler=linear scheduler.warmup=5%", "linear"),
+            ("scheduler=cosine scheduler.warmup=5%", "cosine"),
         ]
 
 

@@ -482,8 +482,8 @@ def test_the_preset_from_the_command_line_with_overrides_and_a_sweep(tmp_path):
     sweep = ["-m", "+experiment=llm_tokens", "training.max_tokens=20B,40B", "hydra.sweep.dir=sweep"]
     # 20B tokens end with the ramp (at step 11657); 40B add ceil((9765625 - 4883456) / 1024) = 4768
     out = ok(confsched_cli("plot", *sweep, "--x-axis", "tokens", cwd=tmp_path))
-    assert "sweep of 2 runs" in out
-    with (tmp_path / "sweep" / "sweep_summary.csv").open() as file:
+    assert "sweep of 2 jobs in sweep:" in out
+    with (tmp_path / "sweep" / "sweep_report.csv").open() as file:
         summary = list(csv.DictReader(file))
     assert [row["total_steps"] for row in summary] == ["11657", "16425"]
     bad = confsched_cli("show", "+experiment=llm_tokens", "training.max_tokens=2X", cwd=tmp_path)

@@ -5,10 +5,11 @@ structured configs).
 
 from __future__ import annotations
 
+import copy
 import functools
 import sys
 from collections.abc import Callable, Sequence, Set
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -28,13 +29,17 @@ from confsched.spec.root import Spec, validate
 
 __all__ = [
     "Composed",
+    "SweepSettings",
     "compose",
     "compose_config",
     "compose_primary",
+    "is_value_override",
     "load",
+    "promote",
     "recording_loader",
     "say_note",
     "to_data",
+    "with_values",
 ]
 
 
@@ -78,6 +83,35 @@ def compose_config(
 
 
 @dataclass(frozen=True)
+class SweepSettings:
+    """The composed ``hydra.mode`` and ``hydra.sweeper``: a file may make a run a sweep."""
+
+    multirun: bool = False
+    """``hydra.mode: MULTIRUN``."""
+    sweeper: str = ""
+    """The sweeper's ``_target_``."""
+    params: tuple[str, ...] = ()
+    """``hydra.sweeper.params`` as overrides (``key=a,b``), in order; Hydra's basic sweeper puts them
+    before the command line's."""
+
+    @classmethod
+    def of(cls, hydra: Any) -> SweepSettings:
+        """The settings of a composed, unresolved ``hydra`` node (a DictConfig or ``None``)."""
+        if not isinstance(hydra, DictConfig):
+            return cls()
+        mode = OmegaConf.select(hydra, "mode", default=None)
+        sweeper = OmegaConf.select(hydra, "sweeper", default=None)
+        params = OmegaConf.select(hydra, "sweeper.params", default=None)
+        return cls(
+            multirun=str(getattr(mode, "name", None) or mode) == "MULTIRUN",
+            sweeper=str(sweeper.get("_target_", "")) if isinstance(sweeper, DictConfig) else "",
+            params=tuple(f"{k!s}={v!s}" for k, v in params.items_ex(resolve=False))
+            if isinstance(params, DictConfig)
+            else (),
+        )
+
+
+@dataclass(frozen=True)
 class Composed:
     """A composed job config, where each of its values came from, and what Hydra was given."""
 
@@ -87,6 +121,8 @@ class Composed:
     """How messages name the primary (``""`` for the shipped ``config``)."""
     promoted: frozenset[str]
     """Keys of spec sections the merged config did not have yet: Hydra must get them as ``++``."""
+    sweep: SweepSettings = field(default_factory=lambda: SweepSettings())
+    """What the composed ``hydra`` node says about sweeping (its mode, sweeper and params)."""
 
     def spec(self, note: Callable[[str], None] | None = None) -> Spec:
         """The validated spec; ``note`` is called first with each key dropped by a change of type.
@@ -121,9 +157,53 @@ def compose_primary(overrides: Sequence[str], primary: Primary) -> Composed:
         names = sorted({p.stem for d in primary.config_dirs for p in d.glob("*.yaml")})
         raise hydra_error(exc, primary.name, names, given) from None
     refuse_hydra_code(OmegaConf.to_container(config.get("hydra", {}), resolve=False))
+    sweep = SweepSettings.of(config.get("hydra"))
     with read_write(config), open_dict(config):
         config.pop("hydra", None)
-    return Composed(config, loader.origins, primary.label, frozenset(loader.promoted))
+    return Composed(config, loader.origins, primary.label, frozenset(loader.promoted), sweep)
+
+
+def is_value_override(override: Any, groups: Set[str]) -> bool:
+    """A ``key=value`` of the spec (``scheduler.warmup=10``, ``+data.drop_last=true``, a ``++`` or
+    ``~`` one too; ``groups``: the config groups, whose options are not values): Hydra applies it
+    on the composed config, after every file."""
+    return _section_key(override, groups) and not override.is_sweep_override()
+
+
+def promote(override: Any, index: int, config: DictConfig, origins: Origins) -> bool:
+    """Before Hydra applies a value override (the ``index``-th of the command line) to the composed
+    ``config``: make it set the key whether or not the config has it yet (``++``, returns True when
+    it did not), and record that the command line set it. The loader and :func:`with_values` both
+    do this, so a job composed either way has the same config and origins."""
+    from hydra.core.override_parser.types import OverrideType
+
+    if override.type.name not in ("CHANGE", "ADD"):
+        return False
+    key = key_of(override)
+    there = OmegaConf.select(config, key, default=None, throw_on_missing=False) is not None
+    promoted = override.type.name == "ADD" or not there
+    if promoted:
+        override.type = OverrideType.FORCE_ADD
+    typed_name = key.endswith(".name")  # a type chosen on the command line
+    origins.record(key, Origin(COMMAND_LINE, 1 if typed_name else 2, 10**6 + index, shown=False))
+    return promoted
+
+
+def with_values(base: Composed, values: Sequence[tuple[int, Any]], given: Sequence[str]) -> Composed:
+    """``base`` (composed without them) with the value overrides ``values`` applied, as Hydra applies
+    them after composing: ``(index in the command line, parsed override)``; ``given`` is the whole
+    command line, for messages."""
+    from hydra._internal.config_loader_impl import ConfigLoaderImpl
+    from hydra.errors import HydraException
+
+    config = copy.deepcopy(base.config)
+    origins = base.origins.copy()
+    promoted = {key_of(o) for i, o in values if promote(o, i, config, origins)}
+    try:
+        ConfigLoaderImpl._apply_overrides_to_config([o for _, o in values], config)
+    except (HydraException, OmegaConfBaseException) as exc:
+        raise hydra_error(exc, "", (), given) from None
+    return Composed(config, origins, base.label, base.promoted | promoted, base.sweep)
 
 
 def _section_key(override: Any, groups: Set[str]) -> bool:
@@ -190,22 +270,10 @@ def _loader_class() -> Any:
             return result
 
         def _compose_config_from_defaults_list(self, defaults: Any, repo: Any) -> DictConfig:
-            from hydra.core.override_parser.types import OverrideType
-
             config = super()._compose_config_from_defaults_list(defaults=defaults, repo=repo)
             for i, override in enumerate(self._parsed):
-                if not _section_key(override, self.primary.groups) or override.type.name not in (
-                    "CHANGE",
-                    "ADD",
-                ):
-                    continue
-                key = key_of(override)
-                there = OmegaConf.select(config, key, default=None, throw_on_missing=False) is not None
-                if override.type.name == "ADD" or not there:
-                    override.type = OverrideType.FORCE_ADD
-                    self.promoted.add(key)
-                typed_name = key.endswith(".name")  # a type chosen on the command line
-                self.origins.record(key, Origin(COMMAND_LINE, 1 if typed_name else 2, 10**6 + i, shown=False))
+                if _section_key(override, self.primary.groups) and promote(override, i, config, self.origins):
+                    self.promoted.add(key_of(override))
             return config
 
     return _Loader

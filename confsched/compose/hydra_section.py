@@ -13,9 +13,15 @@ from confsched.errors import ConfigError
 
 __all__ = ["HYDRA_TARGETS", "LOGGING_CLASSES", "refuse_hydra_code"]
 
-HYDRA_TARGETS = ("hydra._internal.core_plugins.", "hydra_plugins.", "confsched.app.SweepCallback")
+HYDRA_TARGETS = (
+    "hydra._internal.core_plugins.",
+    "hydra_plugins.",
+    "confsched.app.SweepCallback",
+    "confsched.integrations.sweep.JobRecorder",
+)
 """What a ``_target_`` in the ``hydra`` section may name: Hydra's own launchers and sweepers, an
-installed Hydra plugin, and confsched's sweep callback. Everything else is refused."""
+installed Hydra plugin (confsched's Optuna sweeper is one), confsched's sweep callback and job
+recorder. Everything else is refused."""
 
 
 LOGGING_CLASSES = ("logging.", "colorlog.")

@@ -54,6 +54,12 @@ class Origins:
     def __init__(self) -> None:
         self._by_path: dict[str, Origin] = {}
 
+    def copy(self) -> Origins:
+        """An independent copy (one job's origins on top of what its group choices composed)."""
+        copied = Origins()
+        copied._by_path = dict(self._by_path)
+        return copied
+
     def record(self, path: str, origin: Origin) -> None:
         """``origin`` set ``path`` (and everything below it)."""
         self._by_path[path] = origin
