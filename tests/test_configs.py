@@ -189,3 +189,31 @@ def test_the_vit_finetune_preset_scales_the_lr_and_decays_it_by_layer():
 def test_layer_decay_is_an_override(decay):
     spec = confsched.compose(["+experiment=vit_finetune", f"optimizer.layer_decay={decay}"])
     assert spec.group_base_lrs["layer_0"] == spec.lr * decay**13
+
+
+# a value other than the default for each knob every family model has (SchedulerBase)
+_SHARED_KNOB_TRIALS: dict[str, Any] = {
+    "warmup_shape": "cosine",
+    "warmup_start": 0.1,
+    "warmup_prefix": False,
+    "warmup_rounding": "floor",
+    "hold": 10,
+    "floor_lr": 1e-6,
+    "after_run_lr": 1e-6,
+    "noise": {"start": "50%"},
+}
+
+
+@pytest.mark.parametrize("family", _options("scheduler"))
+def test_a_family_file_leaves_out_only_the_shared_knobs_its_family_refuses(family):
+    """Every key of the family's model is in its file (so `--cfg job` shows it), except a shared
+    knob the family refuses: setting that one is an error at its own path."""
+    shipped = yaml.safe_load((CONF / "scheduler" / f"{family}.yaml").read_text())
+    model_fields = set(confsched.FAMILIES[family].model.model_fields)
+    assert set(shipped) <= model_fields
+    for knob in sorted(model_fields - set(shipped)):
+        assert knob in _SHARED_KNOB_TRIALS, f"{family}.yaml lacks its own knob {knob}"
+        scheduler = {**shipped, knob: _SHARED_KNOB_TRIALS[knob]}
+        with pytest.raises(confsched.SpecError) as refused:
+            confsched.validate({**confsched.compose().to_config(), "scheduler": scheduler})
+        assert str(refused.value).startswith(f"scheduler.{knob}"), (family, knob, str(refused.value))
