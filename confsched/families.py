@@ -166,6 +166,12 @@ class ScheduleContext:
 
     def ramp(self) -> Ramp:
         """The warmup: a :class:`Ramp` of ``warmup_shape`` from ``warmup_start`` over ``warmup_steps``."""
+        if self.warmup_shape == "log" and self.warmup_steps == 1:
+            raise SpecError(
+                "warmup",
+                "1 step with warmup_shape log: log(step) / log(warmup) needs a warmup of at least 2 "
+                "steps (DeepSpeed raises a shorter warmup_num_steps to 2)",
+            )
         return Ramp(self.warmup_steps, self.warmup_shape, self.warmup_start)
 
     def after_warmup(self, decay: Schedule) -> Schedule:

@@ -93,7 +93,7 @@ __all__ = [
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 RampShape = Literal["linear", "cosine", "1-sqrt", "exponential", "constant"]
-WarmupShape = Literal["linear", "cosine", "1-sqrt", "exponential", "constant", "nemo"]
+WarmupShape = Literal["linear", "cosine", "1-sqrt", "exponential", "constant", "nemo", "log"]
 PhaseShape = Literal["linear", "cosine", "1-sqrt", "exponential", "constant", "polynomial"]
 DecayShape = Literal["linear", "cosine", "1-sqrt", "exponential", "polynomial"]
 Interpolation = Literal["linear", "cosine"]
@@ -155,7 +155,9 @@ class Ramp:
 
     and for ``exponential`` :math:`m(t) = \rho^{\,1 - p}` (geometric from :math:`\rho > 0` to 1),
     for ``constant`` :math:`m(t) = \rho`, for ``nemo`` :math:`m(t) = (t + 1) / (L + 1)` (NeMo's
-    warmup; :math:`\rho` is not used). With :math:`\rho = 0` and ``linear`` this is exactly
+    warmup; :math:`\rho` is not used), for ``log``
+    :math:`m(t) = \rho + (1 - \rho) \ln \max(t, 1) / \ln L` (DeepSpeed's ``warmup_type: log`` as
+    its engine steps it, :math:`L \ge 2`). With :math:`\rho = 0` and ``linear`` this is exactly
     transformers' warmup :math:`t / \max(1, L)`. The ramp never reaches 1 itself: the segment after
     it starts at :math:`t = L`.
     """
@@ -169,6 +171,9 @@ class Ramp:
         t = as_steps(step)
         if self.shape == "nemo":
             return np.asarray((np.minimum(t, self.length) + 1.0) / (self.length + 1.0), dtype=np.float64)
+        if self.shape == "log":  # DeepSpeed: (1 / log(L)) * log(t), in its order of operations
+            w = np.minimum((1.0 / math.log(self.length)) * np.log(np.maximum(t, 1)), 1.0)
+            return _floor(w, self.start)
         p = np.minimum(_progress(t, self.length), 1.0)
         if self.shape == "exponential":
             return _python_pow(self.start, 1.0 - p)

@@ -124,7 +124,7 @@ BAD_OVERRIDES = [
     (
         ("show", "scheduler.warmup_shape=expo"),
         "scheduler.warmup_shape: 'expo' is not allowed; did you mean 'exponential'? "
-        "(choose one of: 'linear', 'cosine', '1-sqrt', 'exponential', 'constant' or 'nemo')",
+        "(choose one of: 'linear', 'cosine', '1-sqrt', 'exponential', 'constant', 'nemo' or 'log')",
     ),
     # a knob of another family: not in the composed config (Hydra), or added with + (the spec)
     (("show", "scheduler.decay=10%"), f"scheduler.decay: unknown key 'decay' {SPEC_KEYS}"),

@@ -122,6 +122,8 @@ GOLDEN = [
     (WithMomentum(Constant(0.5), Constant(0.9)), [0.5, 0.5]),
     # NeMo's warmup (t + 1) / (L + 1); p^2 and (1 - p)^2 polynomials
     (Ramp(4, "nemo"), [0.2, 0.4, 0.6, 0.8, 1.0, 1.0]),
+    # DeepSpeed's log warmup from 0.1 over 4 steps, as its engine steps WarmupLR (its own LRs)
+    (Ramp(4, "log", start=0.1), [0.1, 0.1, 0.55, 0.8132331253245203, 1.0, 1.0]),
     (Ramp(4, "polynomial", power=2.0), [0.0, 0.0625, 0.25, 0.5625, 1.0, 1.0]),
     (Decay(4, "polynomial", power=2.0), [1.0, 0.5625, 0.25, 0.0625, 0.0, 0.0]),
     # optax's exponent: the cosine factor squared

@@ -111,8 +111,9 @@ class SchedulerBase(StrictModel):
     """Warmup length: steps (100), a fraction of the run (0.06 or '6%') or epochs ('2ep')."""
     warmup_shape: WarmupShape = "linear"
     """Shape of the warmup from warmup_start to the base LR: linear (transformers'), cosine, 1-sqrt,
-    exponential (geometric; needs warmup_start > 0), constant (holds warmup_start, then jumps) or
-    nemo (NeMo's (step + 1) / (warmup + 1))."""
+    exponential (geometric; needs warmup_start > 0), constant (holds warmup_start, then jumps),
+    nemo (NeMo's (step + 1) / (warmup + 1)) or log (DeepSpeed's log(step) / log(warmup), at least
+    2 steps)."""
     warmup_start: Ratio = 0.0
     """LR at the first warmup step as a fraction of the base LR (0 = transformers' warmup from 0)."""
     warmup_prefix: bool = True
