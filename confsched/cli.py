@@ -5,6 +5,8 @@
     confsched diff A.yaml B.yaml [OVERRIDE ...]     changed fields, step counts, largest LR difference
     confsched schema                                 the JSON Schema of a spec file
     confsched report MULTIRUN_DIR                    a sweep's table and figure (every job, failed ones too)
+    confsched export --to PEER [CONFIG.yaml] [OVERRIDE ...]   another tool's config for the spec
+    confsched import PEER_CONFIG [--from PEER]       a spec for another tool's config
 
 Invalid input of any kind is one line on stderr starting ``error:`` and exit code 2. None of these
 commands imports torch.
@@ -226,6 +228,15 @@ def _diff(job: Job) -> None:
         raise SpecError("continuation", difference.resume.describe())
 
 
+# ---- export (import, which reads another tool's file and no spec, is in PLAIN) -------------
+
+
+def _export(job: Job, peer: str = "") -> None:
+    from confsched.bridges import export_text
+
+    _say(job, export_text(job.spec, peer).rstrip("\n"))
+
+
 # ---- the command table ----------------------------------------------------------------------
 
 COMMANDS: dict[str, Command] = {
@@ -246,16 +257,20 @@ COMMANDS: dict[str, Command] = {
             files=(2, 2),
             writes=True,
         ),
+        Command(
+            "export", "print the config of another tool for a spec (--to hf|deepspeed|timm|nemo)", _export
+        ),
     )
 }
-"""The Hydra subcommands; ``schema`` and ``report`` (no config involved) are in :data:`PLAIN`."""
+"""The Hydra subcommands; ``schema``, ``report`` and ``import`` (no spec involved) are in :data:`PLAIN`."""
 
 SCHEMA_SUMMARY = "print the JSON Schema of a spec (for editor completion of YAML files)"
 REPORT_SUMMARY = "sweep_report.csv/.md/.png of a -m sweep dir: each job's knobs, spec, metric, failure"
+IMPORT_SUMMARY = "print a spec for another tool's config (HF, DeepSpeed, timm, NeMo, Lightning; --from)"
 
 USAGE = (
-    "usage: confsched {show,plot,diff,schema,report} [CONFIG.yaml] [OVERRIDE ...] [HYDRA FLAGS]"
-    " [plot: --x-axis steps|samples|tokens]"
+    "usage: confsched {show,plot,diff,export,schema,report,import} [CONFIG.yaml] [OVERRIDE ...]"
+    " [HYDRA FLAGS] [plot: --x-axis steps|samples|tokens]"
 )
 
 
@@ -302,9 +317,17 @@ def _report(args: list[str]) -> int:
     return 0
 
 
+def _import(args: list[str]) -> int:
+    from confsched.bridges import import_command
+
+    print(import_command(args), end="")
+    return 0
+
+
 PLAIN: dict[str, tuple[str, Callable[[list[str]], int]]] = {
     "schema": (SCHEMA_SUMMARY, _schema),
     "report": (REPORT_SUMMARY, _report),
+    "import": (IMPORT_SUMMARY, _import),
 }
 """The commands that are not Hydra applications: name -> (summary, function of the arguments)."""
 
@@ -376,6 +399,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if name == "plot":
             rest, x = _x_axis(rest)
             command = dataclasses.replace(command, run=functools.partial(_plot, x=x))
+        if name == "export":
+            from confsched.bridges import export_args
+
+            rest, peer = export_args(rest)
+            command = dataclasses.replace(command, run=functools.partial(_export, peer=peer))
     except ConfschedError as error:
         print(render(error), file=sys.stderr)
         return 2
