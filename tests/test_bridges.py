@@ -25,7 +25,6 @@ import ast
 import json
 import math
 import re
-import subprocess
 import sys
 import warnings
 from collections.abc import Sequence
@@ -953,7 +952,7 @@ def test_what_a_peer_cannot_express_is_one_line_naming_the_key(peer, scheduler, 
         {
             "optimizer": {"name": "adamw", "lr": 1e-3},
             "scheduler": scheduler,
-            "data": {"dataset_size": 700, "batch_size": 10},
+            "data": {"dataset_size": 700, "batch_size": 10, "drop_last": True},
             "training": {"epochs": 10},
         }
     )
@@ -1022,6 +1021,17 @@ def test_a_config_is_recognised_or_the_user_says_whose_it_is():
         r"\(hf, deepspeed, timm, nemo, lightning\)$",
     ):
         import_config({"foo": 1}, None, Given(), "c.yaml")
+
+
+def test_docs_bridges_names_every_mapping():
+    """docs/bridges.md has a section per peer and names every scheduler each bridge maps."""
+    from confsched.bridges import deepspeed, hf, nemo, timm, torch_lr
+
+    doc = (ROOT / "docs" / "bridges.md").read_text()
+    assert [line[3:].split(":")[0] for line in doc.splitlines() if line.startswith("## ")] == list(PEERS)
+    names = [*hf.KWARGS, *deepspeed.READERS, *timm.FAMILIES, *torch_lr.SCHEDULERS]
+    assert [name for name in names if f"`{name}`" not in doc and f"`sched: {name}" not in doc] == []
+    assert f"Each of NeMo's {len(nemo.SCHEDULERS)} schedulers" in doc
 
 
 # ---- the command line, on a user's own files ----------------------------------------------------
@@ -1106,8 +1116,8 @@ def test_cli_errors_are_one_line_and_exit_2(tmp_path):
     assert "did you mean '--dataset-size'?" in result.stderr
 
 
-if __name__ == "__main__":  # with DeepSpeed installed: write tests/deepspeed_lrs.json
+if __name__ == "__main__":  # with DeepSpeed installed: write tests/deepspeed_lrs.json, a case a line
     values = {case: deepspeed_lrs(block, total) for case, (block, total) in DS_CASES.items()}
-    DEEPSPEED_FILE.write_text(json.dumps(values, indent=0) + "\n")
+    lines = [f"{json.dumps(case)}: {json.dumps(lrs)}" for case, lrs in values.items()]
+    DEEPSPEED_FILE.write_text("{\n" + ",\n".join(lines) + "\n}\n")
     print(f"wrote {len(values)} cases to {DEEPSPEED_FILE}", file=sys.stderr)
-    _ = subprocess

@@ -74,7 +74,9 @@ def import_text(path: str | Path, peer: str | None = None, given: Given | None =
     source, given = str(path), given or Given()
     draft = import_config(read_peer_file(path), peer, given, source)
     options = [f"--from {peer}" if peer else ""] + [
-        f"--{name.replace('_', '-')} {value}" for name, value in vars(given).items() if value is not None
+        f"--{name.replace('_', '-')} {value}"
+        for name, value in vars(given).items()
+        if value is not None and name != "said_by"
     ]
     return spec_yaml(draft, " ".join(["confsched import", source, *filter(None, options)]))
 
@@ -87,7 +89,9 @@ def export_config(spec: Any, peer: str) -> dict[str, Any]:
         raise BridgeError("", f"--to {peer}: confsched imports {bridge.title} but does not write it")
     _one_group(spec, bridge)
     config = bridge.write(spec)
-    given = Given(spec.data.dataset_size, spec.data.batch_size, spec.training.world_size, spec.total_steps)
+    given = Given(
+        spec.data.dataset_size, spec.data.batch_size, spec.training.world_size, spec.total_steps, "the spec"
+    )
     draft = bridge.read(Peer(config, "", "exported"), given, f"the exported {peer} config")
     back = validate_draft(draft)
     if back is None:  # a bridge that writes less than it reads back: a bug, said as one line
@@ -199,7 +203,9 @@ def peers_help() -> Sequence[str]:
     ]
 
 
-IMPORT_OPTIONS = {f"--{name.replace('_', '-')}": name for name in Given.__dataclass_fields__}
+IMPORT_OPTIONS = {
+    f"--{name.replace('_', '-')}": name for name in Given.__dataclass_fields__ if name != "said_by"
+}
 """``confsched import``'s options: what the peer's config may not say (``--dataset-size``...)."""
 
 IMPORT_USAGE = (

@@ -63,6 +63,8 @@ class Given:
     batch_size: int | None = None
     world_size: int | None = None
     max_steps: int | None = None
+    said_by: str = field(default="the command line", compare=False)
+    """Who gives them, for messages (an export's round trip: the spec)."""
 
 
 @dataclass
@@ -232,9 +234,9 @@ class Draft:
 def complete(draft: Draft, run: Run, given: Given) -> None:
     """Fill ``draft.data`` and ``draft.training`` from the peer's ``run`` and the user's ``given``
     values; a value both give must agree; what neither gives becomes a placeholder."""
-    batch = _agree("data.batch_size", run.batch_size, given.batch_size, draft)
-    world = _agree("training.world_size", run.world_size, given.world_size, draft)
-    max_steps = _agree("training.max_steps", run.max_steps, given.max_steps, draft)
+    batch = _agree("data.batch_size", run.batch_size, given.batch_size, draft, given.said_by)
+    world = _agree("training.world_size", run.world_size, given.world_size, draft, given.said_by)
+    max_steps = _agree("training.max_steps", run.max_steps, given.max_steps, draft, given.said_by)
     draft.data.update(
         dataset_size=given.dataset_size if given.dataset_size is not None else PLACEHOLDER,
         batch_size=batch if batch is not None else PLACEHOLDER,
@@ -263,7 +265,7 @@ def complete(draft: Draft, run: Run, given: Given) -> None:
         if counted is not None and counted != given.max_steps:
             raise BridgeError(
                 "training.max_steps",
-                f"the {draft.peer} config runs {run.epochs} epochs = {counted} steps, the command line "
+                f"the {draft.peer} config runs {run.epochs} epochs = {counted} steps, {given.said_by} "
                 f"{given.max_steps}; give it once",
                 source=draft.source,
             )
@@ -277,11 +279,11 @@ def steps_per_epoch(run: Run, given: Given, draft: Draft) -> int | None:
     return total_steps(probe)
 
 
-def _agree(path: str, found: Any, given: Any, draft: Draft) -> Any:
+def _agree(path: str, found: Any, given: Any, draft: Draft, said_by: str) -> Any:
     if found is not None and given is not None and found != given:
         raise BridgeError(
             path,
-            f"the {draft.peer} config says {found}, the command line {given}; give it once",
+            f"the {draft.peer} config says {found}, {said_by} {given}; give it once",
             source=draft.source,
         )
     return found if found is not None else given

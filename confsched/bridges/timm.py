@@ -173,7 +173,8 @@ def _cycles(args: _Args) -> dict[str, Any]:
         p.number("lr_cycle_decay"),
         p.integer("lr_cycle_limit", low=1),
     )
-    section.update(cycle_mul=mul, cycle_decay=decay, cycle_limit=limit)
+    if limit > 1:  # one cycle: neither the length nor the peak of a next one matters
+        section.update(cycle_mul=mul, cycle_decay=decay, cycle_limit=limit)
     return {**section, **_floor(p)}
 
 
@@ -353,6 +354,11 @@ def _write(spec: Any) -> dict[str, Any]:
     if sched is None:
         raise BridgeError(
             "scheduler.name", f"{scheduler.name}: no timm sched gives it ({', '.join(_FAMILY_OF.values())})"
+        )
+    if not spec.data.drop_last:
+        raise BridgeError(
+            "data.drop_last",
+            "false: timm's training loader drops the last partial batch of each epoch; set it true",
         )
     optimizer = spec.optimizer
     by_name = {
