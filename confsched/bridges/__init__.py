@@ -249,7 +249,13 @@ def import_command(args: Sequence[str]) -> str:
             values[IMPORT_OPTIONS[flag]] = int(value)
     if len(files) != 1:
         raise BridgeError("", f"import takes one peer config file, got {len(files)} ({IMPORT_USAGE})")
-    return import_text(files[0], peer, Given(**values))
+    given = Given(
+        values.get("dataset_size"),
+        values.get("batch_size"),
+        values.get("world_size"),
+        values.get("max_steps"),
+    )
+    return import_text(files[0], peer, given)
 
 
 def export_args(args: Sequence[str]) -> tuple[list[str], str]:
