@@ -282,7 +282,7 @@ def _noisy(schedule: Schedule, knobs: s.NoiseSpec | None, ctx: ScheduleContext) 
     end = None if knobs.end is None else ctx.steps("noise.end", knobs.end)
     if end is not None and end <= start:
         raise SpecError("noise.end", f"{knobs.end} = {end} steps must come after noise.start ({start} steps)")
-    return Noisy(schedule, start, end, knobs.type, knobs.pct, knobs.seed)
+    return Noisy(schedule, start, end, knobs.type, knobs.pct, knobs.seed, knobs.std)
 
 
 def _linear(spec: s.LinearSpec, ctx: ScheduleContext) -> Schedule:

@@ -5,7 +5,8 @@ timm's schedulers perturb the LR of step :math:`t` inside a noise range by a fac
 (``noise_seed + t``), so the noise of a step depends on nothing but the step: deterministic and
 resumable. With ``pct`` :math:`q`:
 
-- ``normal``: draw standard normals until one has :math:`|z| < q` (rejection), :math:`n_t = z`;
+- ``normal``: draw normals :math:`z = s\,\zeta` (:math:`\zeta` standard, :math:`s` ``std``, timm's
+  ``noise_std``) until one has :math:`|z| < q` (rejection), :math:`n_t = z`;
 - ``uniform``: draw :math:`u \in [0, 1)`, :math:`n_t = 2 (u - \tfrac12)\, q`.
 
 timm draws with ``torch.randn(1, generator=g)`` / ``torch.rand(1, generator=g)``: torch's CPU
@@ -75,7 +76,7 @@ class _Twisters:
         return bits.astype(np.float64) * 2.0**-53
 
 
-def _normal(twisters: _Twisters, pct: float, count: int) -> npt.NDArray[np.float64]:
+def _normal(twisters: _Twisters, pct: float, std: float, count: int) -> npt.NDArray[np.float64]:
     out = np.zeros(count, dtype=np.float64)
     pending = np.ones(count, dtype=bool)
     while pending.any():
@@ -84,14 +85,16 @@ def _normal(twisters: _Twisters, pct: float, count: int) -> npt.NDArray[np.float
         radius = np.sqrt(-2.0 * np.log1p(-u2))
         theta = 2.0 * math.pi * u1
         for z in (radius * np.cos(theta), radius * np.sin(theta)):  # the draw, then the cached one
-            z32 = z.astype(np.float32).astype(np.float64)
+            z32 = z.astype(np.float32).astype(np.float64) * std  # timm: randn(...).item() * noise_std
             take = pending & (np.abs(z32) < pct)
             out[take] = z32[take]
             pending &= ~take
     return out
 
 
-def noise(steps: npt.ArrayLike, *, kind: NoiseKind, pct: float, seed: int) -> npt.NDArray[np.float64]:
+def noise(
+    steps: npt.ArrayLike, *, kind: NoiseKind, pct: float, seed: int, std: float = 1.0
+) -> npt.NDArray[np.float64]:
     r""":math:`n_t` of each step :math:`t` (see the module docstring): in :math:`(-q, q)` for
     ``normal`` and :math:`[-q, q)` for ``uniform``, a function of ``seed + t`` alone."""
     t = np.atleast_1d(np.asarray(steps, dtype=np.int64))
@@ -103,5 +106,5 @@ def noise(steps: npt.ArrayLike, *, kind: NoiseKind, pct: float, seed: int) -> np
             u = (twisters.next() & np.uint32(0xFFFFFF)).astype(np.float64) * 2.0**-24
             out[lo : lo + _CHUNK] = 2.0 * (u - 0.5) * pct
         else:
-            out[lo : lo + _CHUNK] = _normal(twisters, pct, min(_CHUNK, t.size - lo))
+            out[lo : lo + _CHUNK] = _normal(twisters, pct, std, min(_CHUNK, t.size - lo))
     return out.reshape(np.shape(steps))

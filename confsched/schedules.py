@@ -901,13 +901,14 @@ class Noisy:
     kind: NoiseKind = "normal"
     pct: float = 0.67
     seed: int = 42
+    std: float = 1.0
 
     def __call__(self, step: npt.ArrayLike) -> FloatArray:
         t = as_steps(step)
         m = np.array(self.schedule(t), dtype=np.float64)
         inside = t >= self.start if self.end is None else (t >= self.start) & (t < self.end)
         if inside.any():
-            n = noise(t[inside], kind=self.kind, pct=self.pct, seed=self.seed)
+            n = noise(t[inside], kind=self.kind, pct=self.pct, seed=self.seed, std=self.std)
             m[inside] = m[inside] + m[inside] * n
         return m
 

@@ -146,6 +146,7 @@ def _noise_knobs(timm: dict[str, Any]) -> dict[str, Any]:
             "end": end,
             "pct": timm.get("noise_pct", 0.67),
             "seed": timm.get("noise_seed", 42),
+            "std": timm.get("noise_std", 1.0),
         }
     }
 
@@ -331,6 +332,15 @@ def test_noise_range(name: str, make: Callable[..., Timm]) -> None:
     noisy = first != clean
     assert noisy.tolist() == [False] * 10 + [True] * 40 + [False] * 10
     assert (np.abs(first / clean - 1)[10:50] < 0.5).all()
+
+
+def test_noise_std_scales_each_normal_draw_before_the_pct_test() -> None:
+    """timm's noise_std (``randn(...).item() * noise_std``, then redrawn until below noise_pct):
+    the same draws as timm's step for step, and other draws than with std 1."""
+    case = cosine(100, noise_range_t=(10, 90), noise_pct=0.3, noise_seed=5, noise_std=0.2)
+    scaled = check(case, 100)
+    standard = ours(cosine(100, noise_range_t=(10, 90), noise_pct=0.3, noise_seed=5).spec(), 100)
+    assert (scaled[10:90] != standard[10:90, 0]).all()
 
 
 def test_uniform_noise() -> None:

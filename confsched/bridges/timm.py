@@ -327,10 +327,6 @@ def _noise(args: _Args, cycles: bool) -> dict[str, Any]:
     p = args.peer
     if not p.has("lr_noise"):
         return {}
-    if p.number("lr_noise_std") != 1.0:
-        raise p.error(
-            "lr_noise_std", f"{p.number('lr_noise_std')!r}: confsched's noise is a standard normal (1.0)"
-        )
     fractions = p.numbers("lr_noise")
     length = p.number("epochs") * (args.need_updates("lr_noise") if args.on_updates else 1)
     bounds = [math.ceil(f * length) for f in fractions]  # timm compares whole updates with f x t_initial
@@ -339,6 +335,8 @@ def _noise(args: _Args, cycles: bool) -> dict[str, Any]:
         "pct": p.number("lr_noise_pct"),
         "seed": p.integer("seed", low=0),
     }
+    if p.number("lr_noise_std") != 1.0:
+        noise["std"] = p.number("lr_noise_std")
     if len(bounds) > 1:
         noise["end"] = bounds[1]
     return {"noise": noise}
@@ -423,7 +421,10 @@ def _write(spec: Any) -> dict[str, Any]:
         noise = scheduler.noise
         bounds = [plan.steps(noise.start), *([plan.steps(noise.end)] if noise.end is not None else [])]
         args.update(
-            lr_noise=[b / length for b in bounds], lr_noise_pct=noise.pct, seed=noise.seed, lr_noise_std=1.0
+            lr_noise=[b / length for b in bounds],
+            lr_noise_pct=noise.pct,
+            seed=noise.seed,
+            lr_noise_std=noise.std,
         )
     planned = spec.total_steps / updates
     if not planned.is_integer():

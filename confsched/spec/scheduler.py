@@ -89,12 +89,26 @@ class NoiseSpec(StrictModel):
     """First step without noise again (a duration); null: noise to the end (timm's single
     noise_range_t)."""
     type: NoiseKind = "normal"
-    """normal (a standard normal, redrawn until |n| < pct) or uniform (n uniform in [-pct, pct))."""
+    """normal (a normal of standard deviation std, redrawn until |n| < pct) or uniform (n uniform in
+    [-pct, pct))."""
     pct: Annotated[float, Field(ge=0.01, lt=1), NotBool] = 0.67
     """Largest relative change of the LR (timm's noise_pct); below 1 so the LR stays positive, at
     least 0.01 so the normal draw, redrawn until |n| < pct, needs a bounded number of tries."""
     seed: Annotated[int, Field(ge=0, le=2**32 - 1), NotBool] = 42
     """Base seed (timm's noise_seed); step t draws with seed + t (mod 2^32)."""
+    std: PositiveFloat = 1.0
+    """Standard deviation of a normal draw (timm's noise_std), at most 100 x pct so that a draw
+    is accepted with probability above 0.8% (a bounded number of redraws)."""
+
+    @model_validator(mode="after")
+    def _redraws_end(self) -> NoiseSpec:
+        if self.std > 100 * self.pct:
+            raise SpecError(
+                "std",
+                f"{self.std:g} is more than 100 x pct ({self.pct:g}): almost every normal draw would "
+                f"be refused; use std <= {100 * self.pct:g}",
+            )
+        return self
 
 
 class SchedulerBase(StrictModel):
