@@ -4,6 +4,8 @@ each rank steps the optimizer exactly ``total_steps`` times and sees the same LR
 from __future__ import annotations
 
 import json
+import os
+import traceback
 from pathlib import Path
 
 import numpy as np
@@ -54,8 +56,21 @@ def _train(rank: int, world_size: int, workdir: str) -> None:
                     scheduler.step()
                     optimizer.zero_grad()
         Path(workdir, f"rank{rank}.json").write_text(json.dumps(lrs))
+        dist.barrier()  # neither rank tears gloo down while the other still talks to it
     finally:
         dist.destroy_process_group()
+
+
+def _rank_process(rank: int, world_size: int, workdir: str) -> None:
+    """Run one rank, then leave with ``os._exit``: the interpreter's teardown can destroy gloo's
+    threads while they are joinable ("terminate called without an active exception", SIGABRT),
+    which fails the test after every LR was already right. A failure is printed and exits 1."""
+    try:
+        _train(rank, world_size, workdir)
+    except BaseException:
+        traceback.print_exc()
+        os._exit(1)
+    os._exit(0)
 
 
 @pytest.mark.skipif(not dist.is_available(), reason="torch.distributed unavailable")
@@ -63,7 +78,7 @@ def test_two_gloo_ranks_step_exactly_total_steps(tmp_path):
     spec = confsched.validate(SPEC)
     # ceil(103 / 2) = 52 samples per rank, ceil(52 / 8) = 7 batches, ceil(7 / 2) = 4 steps, x 3 epochs
     assert (spec.steps_per_epoch, spec.total_steps) == (4, 12)
-    mp.spawn(_train, args=(2, str(tmp_path)), nprocs=2, join=True)
+    mp.spawn(_rank_process, args=(2, str(tmp_path)), nprocs=2, join=True)
     per_rank = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in range(2)]
     expected = confsched.lr_curve(spec)
     for lrs in per_rank:
