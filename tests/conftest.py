@@ -149,9 +149,9 @@ def load_script(path: Path) -> Any:
 
 @pytest.fixture(scope="session")
 def readme_sweep(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    """The README's sweep of ``examples/train_digits.py`` with 2 epochs, run once with Hydra's
-    basic launcher (tests/test_examples.py reads its log, tests/test_sweeps.py compares the other
-    launchers with it): the completed process, and the sweep dir as ``.sweep_dir``."""
+    """The documented sweep (docs/training.md) of ``examples/train_digits.py`` with 2 epochs, run
+    once with Hydra's basic launcher (tests/test_examples.py reads its log, tests/test_sweeps.py
+    compares the other launchers with it): the completed process, and the sweep dir as ``.sweep_dir``."""
     from tests.test_examples import SHORT, readme_commands, run_example
 
     _, sweep = readme_commands()

@@ -10,7 +10,29 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["Block", "code_blocks"]
+__all__ = ["DOCS", "Block", "code_blocks", "doc_blocks"]
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = [
+    ROOT / "README.md",
+    *(
+        ROOT / "docs" / name
+        for name in (
+            "cli.md",
+            "sweeps.md",
+            "families.md",
+            "finetuning.md",
+            "tokens.md",
+            "training.md",
+            "bridges.md",
+            "migrating.md",
+            "performance.md",
+            "spec-reference.md",
+        )
+    ),
+]
+"""The README, then the pages of ``docs/`` in the order the README links them (the order their
+text had when it was one file: a later page's Python blocks may use the names of an earlier one's)."""
 
 _FENCE = re.compile(r"^```(?P<lang>[\w-]*)\n(?P<text>.*?)^```$", re.DOTALL | re.MULTILINE)
 _NOT_RUN = re.compile(r"<!--\s*not-run:(?P<reason>.*?)-->\s*$")
@@ -27,6 +49,13 @@ class Block:
     """The line of the opening fence (1-based); the block's first line is ``line + 1``."""
     not_run: str | None
     """The reason given by a ``<!-- not-run: ... -->`` marker right before the fence (may be empty)."""
+    source: Path = ROOT / "README.md"
+    """The Markdown file the block is in."""
+
+    @property
+    def where(self) -> str:
+        """``docs/cli.md:12``: the file (relative to the repository) and the line of the fence."""
+        return f"{self.source.relative_to(ROOT)}:{self.line}"
 
     @property
     def file(self) -> str | None:
@@ -54,5 +83,10 @@ def code_blocks(path: Path) -> list[Block]:
         before = text[: match.start()].rstrip("\n").rsplit("\n", 1)[-1]
         marker = _NOT_RUN.search(before)
         reason = marker["reason"].strip() if marker else None
-        blocks.append(Block(match["lang"], match["text"], line, reason))
+        blocks.append(Block(match["lang"], match["text"], line, reason, path))
     return blocks
+
+
+def doc_blocks() -> list[Block]:
+    """Every fenced block of the README and of each page of ``docs/``, in :data:`DOCS` order."""
+    return [block for path in DOCS for block in code_blocks(path)]

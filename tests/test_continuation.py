@@ -225,13 +225,13 @@ def test_diff_of_a_continuation_that_jumps_is_an_error(tmp_path: Path):
     )
 
 
-# ---- the README's worked token budget and its continuations -------------------------------------
+# ---- the docs' worked token budget and its continuations (docs/tokens.md) -----------------------
 
 
-def test_the_readme_continuations_of_the_worked_token_budget():
+def test_the_documented_continuations_of_the_worked_token_budget():
     from tests.markdown import code_blocks
 
-    blocks = code_blocks(Path(__file__).resolve().parents[1] / "README.md")
+    blocks = code_blocks(Path(__file__).resolve().parents[1] / "docs" / "tokens.md")
     (base,) = [yaml.safe_load(b.text) for b in blocks if b.file == "llm_pretrain.yaml"]
     snippets = [yaml.safe_load(b.text) for b in blocks if b.lang == "yaml" and "continuation" in b.text]
     assert len(snippets) == 3

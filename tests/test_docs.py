@@ -1,11 +1,13 @@
-"""The docs run: every code block of the README is executed, and the generated docs are current.
+"""The docs run: every code block of the README and of ``docs/*.md`` is executed, every link between
+them resolves, and the generated docs are current.
 
 - ``yaml`` blocks whose first line is ``# <path>.yaml`` are written to that path in a temporary
   directory first (the worked example's ``worked_example.yaml``, ``my_conf/``); every ``yaml`` block
   parses, and one made of spec sections validates (over the worked example).
-- ``python`` blocks run in order in one fresh interpreter, sharing their names, warnings as errors.
+- ``python`` blocks run in order (the README, then the pages in ``tests.markdown.DOCS`` order) in one
+  fresh interpreter, sharing their names, warnings as errors.
 - ``bash`` blocks of ``confsched`` commands run through the installed console script and exit 0;
-  the only other ``bash`` blocks are the set-up commands (install, run the tests).
+  the only other ``bash`` blocks are the README's set-up commands (install, run the tests).
 - ``console`` blocks: each ``$ confsched ...`` line runs, and prints the lines shown after it
   (``...`` stands for any text). A ``console`` block without a ``$`` line is output shown for the
   block before it.
@@ -29,12 +31,12 @@ import yaml
 
 import confsched
 from tests.conftest import WORKED_EXAMPLE, load_script, merged
-from tests.markdown import Block, code_blocks
+from tests.markdown import DOCS, Block, doc_blocks
 from tests.test_cli import CONFSCHED, confsched_cli
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
-BLOCKS = code_blocks(README)
+BLOCKS = doc_blocks()
 SPEC_SECTIONS = set(confsched.Spec.model_fields) - {"continuation"}
 """Sections a YAML block validates with (over the worked example); a ``continuation`` snippet is a
 fragment of the README's token-budget plan, not of the worked example."""
@@ -55,7 +57,7 @@ needs_cli = pytest.mark.skipif(CONFSCHED is None, reason="the confsched console 
 
 
 def _id(block: Block) -> str:
-    return f"README.md:{block.line}"
+    return block.where
 
 
 def run_command(command: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -90,7 +92,8 @@ def test_blocks_are_in_known_languages_and_few_are_opted_out():
 
 def test_bash_blocks_are_confsched_commands_or_the_set_up():
     others = [b for b in BLOCKS if b.lang == "bash" and _run(b) and b not in CONFSCHED_BLOCKS]
-    assert len(others) == 2, [b.line for b in others]
+    assert len(others) == 2, [b.where for b in others]
+    assert all(b.source == README for b in others)
     assert others[0].text.startswith("python3 -m venv .venv && ")  # install
     assert others[1].text == ". .venv/bin/activate && python -m pytest -q\n"  # run the tests
 
@@ -100,13 +103,15 @@ def test_bash_blocks_are_confsched_commands_or_the_set_up():
 RUNNER = """\
 import json, sys
 namespace = {"__name__": "__main__"}
-for line, text in json.load(sys.stdin):
-    exec(compile("\\n" * line + text, "README.md", "exec"), namespace)  # tracebacks show README lines
+for source, line, text in json.load(sys.stdin):
+    exec(compile("\\n" * line + text, source, "exec"), namespace)  # tracebacks show the doc's lines
 """
 
 
 def test_python_blocks_run_in_order(readme_files):
-    blocks = [(b.line, b.text) for b in BLOCKS if b.lang == "python" and _run(b)]
+    blocks = [
+        (str(b.source.relative_to(ROOT)), b.line, b.text) for b in BLOCKS if b.lang == "python" and _run(b)
+    ]
     result = subprocess.run(
         [sys.executable, "-W", "error", "-c", RUNNER],
         input=json.dumps(blocks),
@@ -168,6 +173,35 @@ def test_console_blocks_print_what_they_show(block, readme_files):
         assert len(printed) == len(expected), f"$ {command}\n{result.stdout}{result.stderr}"
         for pattern, line in zip(expected, printed, strict=True):
             assert _matches(pattern, line), f"$ {command}\nexpected: {pattern}\nprinted:  {line}"
+
+
+# ---- the pages and their links ----------------------------------------------------------------
+
+
+def test_every_page_of_docs_is_run():
+    assert set(ROOT.glob("docs/*.md")) == set(DOCS) - {README}
+
+
+_LINK = re.compile(r"\]\((?!https?://)(?P<target>[^)\s]+)\)")
+
+
+def _anchors(page: Path) -> set[str]:
+    """GitHub's anchors of a page's headings (outside code blocks)."""
+    text = re.sub(r"^```.*?^```$", "", page.read_text(), flags=re.DOTALL | re.MULTILINE)
+    titles = re.findall(r"^#{1,6} (.+)$", text, flags=re.MULTILINE)
+    return {re.sub(r"[^\w\- ]", "", t.strip().lower()).replace(" ", "-") for t in titles}
+
+
+@pytest.mark.parametrize("page", DOCS, ids=lambda p: str(p.relative_to(ROOT)))
+def test_links_between_the_pages_resolve(page):
+    text = re.sub(r"^```.*?^```$", "", page.read_text(), flags=re.DOTALL | re.MULTILINE)
+    broken = []
+    for link in _LINK.finditer(text):
+        path, _, anchor = link["target"].partition("#")
+        target = (page.parent / path).resolve() if path else page
+        if not target.exists() or (anchor and target.suffix == ".md" and anchor not in _anchors(target)):
+            broken.append(link["target"])
+    assert not broken, broken
 
 
 # ---- generated docs ----------------------------------------------------------------------------

@@ -1,6 +1,6 @@
-"""``examples/train_digits.py`` trains for real, in a subprocess, with the README's own commands.
+"""``examples/train_digits.py`` trains for real, in a subprocess, with the commands of docs/training.md.
 
-The README's two commands (one run, a two-schedule sweep) run with 2 epochs instead of 20 and
+The documented two commands (one run, a two-schedule sweep) run with 2 epochs instead of 20 and
 their output directories in a temporary directory; each takes a few seconds, most of it starting
 Python, torch and scikit-learn.
 """
@@ -25,12 +25,12 @@ from confsched.errors import PlanMismatchError
 from confsched.integrations import dataloader_kwargs
 from confsched.loading import compose_config
 from tests.conftest import WORKED_EXAMPLE, load_script, merged
-from tests.markdown import code_blocks
+from tests.markdown import doc_blocks
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "examples" / "train_digits.py"
 SHORT = ("training.epochs=2", "scheduler.warmup=10%")
-"""Appended to the README's commands: 2 epochs of 30 steps, 6 of them warmup (100 exceeds the run)."""
+"""Appended to the documented commands: 2 epochs of 30 steps, 6 of them warmup (100 exceeds the run)."""
 
 pytestmark = pytest.mark.skipif(
     importlib.util.find_spec("sklearn") is None, reason="the examples extra (scikit-learn) is not installed"
@@ -43,8 +43,8 @@ def example() -> Any:
 
 
 def readme_commands() -> list[list[str]]:
-    """The example's command lines in the README, as argument lists after ``python``."""
-    (block,) = (b for b in code_blocks(ROOT / "README.md") if b.lang == "bash" and "# one run" in b.text)
+    """The example's command lines in the docs (docs/training.md), as argument lists after ``python``."""
+    (block,) = (b for b in doc_blocks() if b.lang == "bash" and "# one run" in b.text)
     commands = [shlex.split(command) for command, _ in block.commands()]
     assert all(words[:2] == ["python", "examples/train_digits.py"] for words in commands)
     return [words[1:] for words in commands]

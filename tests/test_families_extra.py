@@ -35,7 +35,7 @@ GALLERY = ROOT / "docs" / "gallery"
 STEP_FAMILIES = sorted(name for name, family in FAMILIES.items() if family.driven_by == "step")
 WARMUP_KNOBS = {"warmup_shape", "warmup_start"}
 GENERIC_KNOBS = {"warmup_prefix", "warmup_rounding", "hold", "floor_lr", "after_run_lr", "noise"}
-"""Knobs of every family, documented once (README, "Knobs of every family") and left out of the
+"""Knobs of every family, documented once (docs/families.md, "Knobs of every family") and left out of the
 per-family configs."""
 
 BASE: dict[str, Any] = {

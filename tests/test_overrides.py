@@ -1,4 +1,4 @@
-"""The README's "Overrides" table, row by row: on a user's own spec file (no defaults list), on the
+"""The "Overrides" table of docs/cli.md, row by row: on a user's own spec file (no defaults list), on the
 shipped tree, and under ``-m`` (the pre-check every sweep job goes through), in Python; then the
 installed ``confsched`` command in a subprocess for show, plot -m and diff, and a user's own
 ``@hydra.main`` application with ``confsched.from_hydra``."""

@@ -45,7 +45,7 @@ EXAMPLE = ROOT / "examples" / "train_digits.py"
 
 PLOT_SWEEP = ("-m", "scheduler=linear,cosine", "scheduler.warmup=5%")
 EXAMPLE_SWEEP = ("-m", "scheduler=linear,cosine", *SHORT)
-"""The README's sweep of the example, with 2 epochs (as tests/test_examples.py runs it)."""
+"""The documented sweep of the example (docs/training.md), 2 epochs (as tests/test_examples.py runs it)."""
 
 
 def _has(module: str) -> bool:
