@@ -1,0 +1,116 @@
+"""The numeric contract: how large (or small) each knob may be, derived from float64 and the run.
+
+Every spec that validates gives finite LRs >= 0 at every step of the run, past its end (checked
+to ``total + 1000``) and at 10 x the run. A schedule computes with float64 and int64 numbers; each
+bound below is the largest value for which the family's formula stays finite at every step the
+contract covers. They are derived from three figures:
+
+- :data:`LIMIT` = 1e300, the largest LR or multiplier a spec may produce. float64 ends at
+  1.8e308; the 10^8 of headroom covers what a formula does to a bounded value (the difference of
+  two levels, a factor 2, timm's noise 1 + pct < 2, the product of a chain's members is checked
+  as a whole).
+- :data:`MAX_RUN_STEPS` = 10^8 optimizer steps, the longest run (100 x the longest published
+  pre-training runs, about 10^6 steps).
+- :data:`MAX_TICK` = 10 x 2^53 + 1000: the largest tick (step, or sample on a run counted in
+  samples, at most 2^53 of them) the contract evaluates: 10 x the run, or its end + 1000.
+
+=====================================  ==========================  ==========================================
+knob                                   bound                       why
+=====================================  ==========================  ==========================================
+``training.max_steps``, the run        <= 10^8 steps               :data:`MAX_RUN_STEPS` (10 x it fits int64)
+``optimizer.lr``, a group's ``lr``,    every base LR <= 1e300      :data:`LIMIT`
+``lr_scale``, ``lr_scaling``
+base LR x the family's peak            <= 1e300                    :data:`LIMIT` (``multiplier_peak``)
+``num_cycles`` (every family, phases)  <= 1e300 / (2 pi MAX_TICK)  the cosine's argument 2 pi c t / L, L >= 1
+``inverse_sqrt.timescale``             <= 2^53                     t + tau <= 11 x 2^53 < 2^63 (int64)
+``k_decay``                            <= 17                       t^k <= 1e300 for t <= MAX_TICK
+levels (knots, phase start / end,      <= 1e300                    :data:`LIMIT` (differences stay finite)
+sgdr levels, ratios)
+``tanh`` ``lb``, ``ub``                |x| <= 1e300                their difference stays finite
+=====================================  ==========================  ==========================================
+
+Small values need no bound: a product that underflows is 0, an LR >= 0.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Annotated
+
+from pydantic import AfterValidator, Field
+
+from confsched.spec.base import NotBool
+from confsched.time.units import MAX_COUNT
+
+__all__ = [
+    "BOUNDS",
+    "LIMIT",
+    "MAX_CYCLES",
+    "MAX_K_DECAY",
+    "MAX_RUN_STEPS",
+    "MAX_TICK",
+    "MAX_TIMESCALE",
+    "Cycles",
+    "KDecay",
+    "Level",
+    "LevelOrZero",
+    "TanhBound",
+    "Timescale",
+    "at_most",
+]
+
+LIMIT = 1e300
+"""The largest LR, and the largest multiplier, a spec may produce."""
+MAX_RUN_STEPS = 10**8
+"""The longest run, in optimizer steps."""
+MAX_TICK = 10 * MAX_COUNT + 1000
+"""The largest tick (step, or sample on a run counted in samples) the contract evaluates."""
+MAX_CYCLES = LIMIT / (2 * math.pi * MAX_TICK)
+"""The most cosine waves: :math:`2 \\pi c\\, t / L \\le` :data:`LIMIT` for every tick :math:`t`."""
+MAX_TIMESCALE = MAX_COUNT
+"""The longest ``inverse_sqrt`` timescale: :math:`t + \\tau` stays an int64 (below :math:`2^{63}`)."""
+MAX_K_DECAY = math.floor(math.log(LIMIT) / math.log(MAX_TICK))
+"""The largest k-decay exponent: :math:`t^k \\le` :data:`LIMIT` for every tick :math:`t`."""
+
+
+def at_most(limit: float, why: str) -> Callable[[float], float]:
+    """A validator refusing a value above ``limit`` (or below ``-limit`` for signed knobs) with one
+    line saying the bound and ``why``."""
+
+    def check(value: float) -> float:
+        if not abs(value) <= limit:
+            sign = "" if value >= 0 else "-"
+            raise ValueError(f"{value:g} is outside the allowed range (up to {sign}{limit:.4g}: {why})")
+        return value
+
+    return check
+
+
+Cycles = Annotated[
+    float, Field(gt=0), NotBool, AfterValidator(at_most(MAX_CYCLES, "the cosine's argument must stay finite"))
+]
+Timescale = Annotated[
+    int, Field(gt=0), NotBool, AfterValidator(at_most(MAX_TIMESCALE, "2**53, so that step + timescale fits"))
+]
+KDecay = Annotated[
+    float, Field(gt=0), NotBool, AfterValidator(at_most(MAX_K_DECAY, "step**k_decay must stay below 1e300"))
+]
+Level = Annotated[float, Field(gt=0), NotBool, AfterValidator(at_most(LIMIT, "a multiplier of the base LR"))]
+LevelOrZero = Annotated[
+    float, Field(ge=0), NotBool, AfterValidator(at_most(LIMIT, "a multiplier of the base LR"))
+]
+TanhBound = Annotated[float, NotBool, AfterValidator(at_most(LIMIT, "ub - lb must stay finite"))]
+LR = Annotated[float, Field(gt=0), NotBool, AfterValidator(at_most(LIMIT, "the largest LR"))]
+LROrZero = Annotated[float, Field(ge=0), NotBool, AfterValidator(at_most(LIMIT, "the largest LR"))]
+
+BOUNDS: dict[str, tuple[float, str]] = {
+    "run (optimizer steps)": (MAX_RUN_STEPS, "the longest run"),
+    "LR (base LR x peak multiplier, every group)": (LIMIT, "float64 ends at 1.8e308; 1e8 of headroom"),
+    "num_cycles": (MAX_CYCLES, "1e300 / (2 pi x the largest tick)"),
+    "inverse_sqrt.timescale": (MAX_TIMESCALE, "step + timescale fits int64"),
+    "k_decay": (MAX_K_DECAY, "step**k_decay <= 1e300"),
+    "levels and ratios (knots, phases, sgdr, final_lr_ratio, end_lr_ratio)": (LIMIT, "a multiplier"),
+    "tanh lb, ub": (LIMIT, "ub - lb finite"),
+}
+"""The table above as data (for docs and tests): knob -> (bound, why)."""
