@@ -88,7 +88,8 @@ REFUSED = [
     ),
     (
         spec_with(scheduler={"name": "piecewise", "knots": [[0, 1.0], [100, 1e308]]}),
-        "scheduler.knots[1][1]: 1e+308 is outside the allowed range (up to 1e+300: a multiplier of the base LR)",
+        "scheduler.knots[1][1]: 1e+308 is outside the allowed range (up to 1e+300: a multiplier of the "
+        "base LR)",
     ),
     (
         spec_with(

@@ -195,7 +195,8 @@ class Spec(StrictModel):
         if not lr <= LIMIT or lr < sys.float_info.min:
             raise SpecError(
                 "optimizer.lr_scaling",
-                f"{scaling.explain(self.optimizer.lr, plan)}: outside the usable LRs ({sys.float_info.min:.3g} .. {LIMIT:g})",
+                f"{scaling.explain(self.optimizer.lr, plan)}: outside the usable LRs "
+                f"({sys.float_info.min:.3g} .. {LIMIT:g})",
             )
         return lr
 
