@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import math
+import typing
 from typing import Any
 
 import numpy as np
@@ -14,6 +15,8 @@ import pytest
 
 import confsched
 from confsched.spec import bounds
+from tests.test_lr_scheduler import METRIC_SCHEDULERS, STEP_SCHEDULERS
+from tests.test_properties import EXTREME_FLOATS, EXTREME_INTS, _bounds, _split
 
 RUN: dict[str, Any] = {
     "optimizer": {"name": "adamw", "lr": 1e-3},
@@ -73,7 +76,7 @@ REFUSED = [
     ),
     (
         spec_with(training={"max_steps": 10**19}),
-        "training.max_steps: 10000000000000000000 makes a run of 10000000000000000000 optimizer steps; "
+        "training.max_steps: 1e+19 makes a run of 10000000000000000000 optimizer steps; "
         "the longest run confsched schedules is 100,000,000 steps",
     ),
     (
@@ -173,3 +176,48 @@ def test_the_bounds_are_derived_from_the_largest_tick():
     assert bounds.MAX_CYCLES * 2 * math.pi * bounds.MAX_TICK == pytest.approx(1e300)
     assert bounds.MAX_TICK**bounds.MAX_K_DECAY <= 1e300 < bounds.MAX_TICK ** (bounds.MAX_K_DECAY + 1)
     assert bounds.MAX_TIMESCALE + bounds.MAX_TICK < 2**63
+
+
+def extreme_cases() -> list[tuple[str, str, Any]]:
+    """Every top-level numeric knob of every family at every extreme magnitude its declared type
+    admits (ints: 2**31 .. 10**400; floats: 5e-324 .. 1.7e308 and their negatives)."""
+    cases = []
+    for name, family in sorted(confsched.FAMILIES.items()):
+        for knob, field in family.model.model_fields.items():
+            annotation, metadata = _split(field.annotation)
+            metadata = [*metadata, *field.metadata]
+            members = [annotation, *typing.get_args(annotation)]
+            lo, hi, lo_open, hi_open = _bounds(metadata)
+            values: list[Any] = []
+            if int in members:
+                values += list(EXTREME_INTS)
+            if float in members:
+                values += [*EXTREME_FLOATS, *(-v for v in EXTREME_FLOATS)]
+            for value in values:
+                if lo is not None and (value <= lo if lo_open else value < lo):
+                    continue
+                if hi is not None and (value >= hi if hi_open else value > hi):
+                    continue
+                cases.append((name, knob, value))
+    return cases
+
+
+@pytest.mark.parametrize(("name", "knob", "value"), extreme_cases())
+def test_every_knob_at_an_extreme_magnitude_is_refused_or_gives_finite_lrs(name, knob, value):
+    knobs = {**STEP_SCHEDULERS.get(name, {}), **METRIC_SCHEDULERS.get(name, {}), knob: value}
+    raw = spec_with(scheduler={"name": name, **knobs}, training={"max_steps": 200})
+    try:
+        spec = confsched.validate(raw)
+    except confsched.ConfschedError as error:
+        message = str(error)
+        assert message.startswith("scheduler"), message
+        assert "\n" not in message
+        assert len(message) < 400
+        return
+    if spec.family.driven_by == "metric":
+        lrs = confsched.lr_curve(spec, metrics=[1.0, 0.5, 0.5, 0.5, 2.0, 0.1] * 4)
+    else:
+        lrs = confsched.lr_curve(spec, contract_steps(spec))
+    assert np.isfinite(lrs).all()
+    assert (lrs >= 0).all()
+    assert lrs.max() <= bounds.LIMIT * 2  # the noise may add up to pct < 1

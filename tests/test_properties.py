@@ -238,13 +238,21 @@ group_schedulers = st.dictionaries(
     max_size=2,
 )
 data = st.fixed_dictionaries(
-    {"dataset_size": st.integers(1, 5_000), "batch_size": st.integers(1, 600)},
+    {
+        "dataset_size": st.one_of(
+            st.integers(1, 5_000), st.integers(1, 5_000), st.sampled_from(EXTREME_INTS)
+        ),
+        "batch_size": st.one_of(st.integers(1, 600), st.integers(1, 600), st.sampled_from(EXTREME_INTS)),
+    },
     optional={"drop_last": st.booleans()},
 )
 training = st.one_of(
     st.fixed_dictionaries(
         {"epochs": st.one_of(st.integers(1, 6), st.integers(1, 6), st.sampled_from(EXTREME_INTS))},
-        optional={"grad_accum_steps": st.integers(1, 8), "world_size": st.integers(1, 8)},
+        optional={
+            "grad_accum_steps": st.one_of(st.integers(1, 8), st.sampled_from(EXTREME_INTS)),
+            "world_size": st.one_of(st.integers(1, 8), st.sampled_from(EXTREME_INTS)),
+        },
     ),
     st.fixed_dictionaries(
         {

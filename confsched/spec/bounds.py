@@ -27,6 +27,8 @@ base LR x the family's peak            <= 1e300                    :data:`LIMIT`
 levels (knots, phase start / end,      <= 1e300                    :data:`LIMIT` (differences stay finite)
 sgdr levels, ratios)
 ``tanh`` ``lb``, ``ub``                |x| <= 1e300                their difference stays finite
+``cycle_mul``                          <= 1e300 / MAX_TICK         t (mu - 1) / L stays finite
+``cycle_limit``, ``noam.d_model``      <= 2^53                     float64 holds the count exactly
 =====================================  ==========================  ==========================================
 
 Small values need no bound: a product that underflows is 0, an LR >= 0.
@@ -47,10 +49,14 @@ __all__ = [
     "BOUNDS",
     "LIMIT",
     "MAX_CYCLES",
+    "MAX_CYCLE_MUL",
+    "MAX_INT",
     "MAX_K_DECAY",
     "MAX_RUN_STEPS",
     "MAX_TICK",
     "MAX_TIMESCALE",
+    "Count",
+    "CycleMul",
     "Cycles",
     "KDecay",
     "Level",
@@ -58,6 +64,7 @@ __all__ = [
     "TanhBound",
     "Timescale",
     "at_most",
+    "shown",
 ]
 
 LIMIT = 1e300
@@ -72,6 +79,11 @@ MAX_TIMESCALE = MAX_COUNT
 """The longest ``inverse_sqrt`` timescale: :math:`t + \\tau` stays an int64 (below :math:`2^{63}`)."""
 MAX_K_DECAY = math.floor(math.log(LIMIT) / math.log(MAX_TICK))
 """The largest k-decay exponent: :math:`t^k \\le` :data:`LIMIT` for every tick :math:`t`."""
+MAX_CYCLE_MUL = LIMIT / MAX_TICK
+"""The largest growth of a cycle (``cycle_mul``): :math:`t (\\mu - 1) / L \\le` :data:`LIMIT`."""
+MAX_INT = MAX_COUNT
+"""The largest count a knob may hold (``cycle_limit``, ``d_model``): float64 holds every integer
+up to :math:`2^{53}` exactly, and int64 arithmetic on it and a tick cannot overflow."""
 
 
 def at_most(limit: float, why: str) -> Callable[[float], float]:
@@ -81,10 +93,18 @@ def at_most(limit: float, why: str) -> Callable[[float], float]:
     def check(value: float) -> float:
         if not abs(value) <= limit:
             sign = "" if value >= 0 else "-"
-            raise ValueError(f"{value:g} is outside the allowed range (up to {sign}{limit:.4g}: {why})")
+            raise ValueError(f"{shown(value)} is outside the allowed range (up to {sign}{limit:.4g}: {why})")
         return value
 
     return check
+
+
+def shown(value: float) -> str:
+    """``value`` for a message: ``%g``, or the first digits and the count of a huge int."""
+    if isinstance(value, int) and abs(value) > 10**24:
+        digits = str(abs(value))
+        return f"{'-' if value < 0 else ''}{digits[:6]}...({len(digits)} digits)"
+    return f"{value:g}"
 
 
 Cycles = Annotated[
@@ -96,6 +116,10 @@ Timescale = Annotated[
 KDecay = Annotated[
     float, Field(gt=0), NotBool, AfterValidator(at_most(MAX_K_DECAY, "step**k_decay must stay below 1e300"))
 ]
+CycleMul = Annotated[
+    float, Field(ge=1), NotBool, AfterValidator(at_most(MAX_CYCLE_MUL, "step x cycle_mul must stay finite"))
+]
+Count = Annotated[int, Field(gt=0), NotBool, AfterValidator(at_most(MAX_INT, "2**53, a count float64 holds"))]
 Level = Annotated[float, Field(gt=0), NotBool, AfterValidator(at_most(LIMIT, "a multiplier of the base LR"))]
 LevelOrZero = Annotated[
     float, Field(ge=0), NotBool, AfterValidator(at_most(LIMIT, "a multiplier of the base LR"))
@@ -112,5 +136,7 @@ BOUNDS: dict[str, tuple[float, str]] = {
     "k_decay": (MAX_K_DECAY, "step**k_decay <= 1e300"),
     "levels and ratios (knots, phases, sgdr, final_lr_ratio, end_lr_ratio)": (LIMIT, "a multiplier"),
     "tanh lb, ub": (LIMIT, "ub - lb finite"),
+    "cycle_mul": (MAX_CYCLE_MUL, "1e300 / the largest tick"),
+    "cycle_limit, noam.d_model": (MAX_INT, "2**53: float64 holds the count"),
 }
 """The table above as data (for docs and tests): knob -> (bound, why)."""

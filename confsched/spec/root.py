@@ -24,7 +24,7 @@ from confsched.families import COMBINATORS, FAMILIES, Family, MomentumKey, momen
 from confsched.schedules import Schedule, WithMomentum, momentum_schedule, segment, sequence
 from confsched.spec import quantities
 from confsched.spec.base import StrictModel
-from confsched.spec.bounds import LIMIT, MAX_RUN_STEPS
+from confsched.spec.bounds import LIMIT, MAX_RUN_STEPS, shown
 from confsched.spec.continuation import ContinuationSpec
 from confsched.spec.duration import Duration, parse_duration
 from confsched.spec.optimizer import OPTIMIZERS, OptimizerBase, RegisteredOptimizerSpec
@@ -465,12 +465,10 @@ def _check_run_length(plan: StepPlan, training: TrainingSpec) -> None:
     knob = next(
         (k for k in ("max_steps", "max_samples", "max_tokens") if getattr(training, k) is not None), "epochs"
     )
-    value = getattr(training, knob)
-    shown = str(value) if len(str(value)) <= 24 else f"{str(value)[:6]}...({len(str(value))} digits)"
     raise SpecError(
         f"training.{knob}",
-        f"{shown} makes a run of {_count(plan.total_steps)} optimizer steps; the longest run "
-        f"confsched schedules is {MAX_RUN_STEPS:,} steps",
+        f"{shown(getattr(training, knob))} makes a run of {_count(plan.total_steps)} optimizer steps; "
+        f"the longest run confsched schedules is {MAX_RUN_STEPS:,} steps",
     )
 
 

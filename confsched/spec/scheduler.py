@@ -25,7 +25,18 @@ from confsched.spec.base import (
     Ratio,
     StrictModel,
 )
-from confsched.spec.bounds import LR, Cycles, KDecay, Level, LevelOrZero, LROrZero, TanhBound, Timescale
+from confsched.spec.bounds import (
+    LR,
+    Count,
+    CycleMul,
+    Cycles,
+    KDecay,
+    Level,
+    LevelOrZero,
+    LROrZero,
+    TanhBound,
+    Timescale,
+)
 from confsched.spec.duration import Duration, parse_duration
 
 __all__ = [
@@ -388,11 +399,11 @@ class GreedySpec(_MetricDriven):
 class _Cycles(_SharedFloor):
     cycle_length: Duration | None = None
     """Length of the first cycle (a duration); default: the rest of the run after warmup."""
-    cycle_mul: Annotated[float, Field(ge=1), NotBool] = 1.0
+    cycle_mul: CycleMul = 1.0
     """Each cycle is this many times longer than the one before (1 = equal cycles)."""
     cycle_decay: PositiveFloat = 1.0
     """Each cycle peaks this many times lower than the one before (1 = every restart at the base LR)."""
-    cycle_limit: PositiveInt = 1
+    cycle_limit: Count = 1
     """Number of cycles; after the last one the LR stays at the floor."""
     min_lr: LROrZero | None = None
     """Floor LR of the default group (other groups at the same fraction); give at most one of
@@ -625,7 +636,7 @@ class NoamSpec(SchedulerBase):
     the warmup."""
 
     name: Literal["noam"]
-    d_model: PositiveInt
+    d_model: Count
     """Model width d_model: the LR scales with d_model^-0.5."""
 
 
