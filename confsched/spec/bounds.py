@@ -14,22 +14,8 @@ contract covers. They are derived from three figures:
 - :data:`MAX_TICK` = 10 x 2^53 + 1000: the largest tick (step, or sample on a run counted in
   samples, at most 2^53 of them) the contract evaluates: 10 x the run, or its end + 1000.
 
-=====================================  ==========================  ==========================================
-knob                                   bound                       why
-=====================================  ==========================  ==========================================
-``training.max_steps``, the run        <= 10^8 steps               :data:`MAX_RUN_STEPS` (10 x it fits int64)
-``optimizer.lr``, a group's ``lr``,    every base LR <= 1e300      :data:`LIMIT`
-``lr_scale``, ``lr_scaling``
-base LR x the family's peak            <= 1e300                    :data:`LIMIT` (``multiplier_peak``)
-``num_cycles`` (every family, phases)  <= 1e300 / (2 pi MAX_TICK)  the cosine's argument 2 pi c t / L, L >= 1
-``inverse_sqrt.timescale``             <= 2^53                     t + tau <= 11 x 2^53 < 2^63 (int64)
-``k_decay``                            <= 17                       t^k <= 1e300 for t <= MAX_TICK
-levels (knots, phase start / end,      <= 1e300                    :data:`LIMIT` (differences stay finite)
-sgdr levels, ratios)
-``tanh`` ``lb``, ``ub``                |x| <= 1e300                their difference stays finite
-``cycle_mul``                          <= 1e300 / MAX_TICK         t (mu - 1) / L stays finite
-``cycle_limit``, ``noam.d_model``      <= 2^53                     float64 holds the count exactly
-=====================================  ==========================  ==========================================
+Each knob's bound, with the formula it comes from, is a row of :data:`BOUNDS` (rendered in
+``docs/spec-reference.md``, "Numeric bounds"); the pydantic types below apply them.
 
 Small values need no bound: a product that underflows is 0, an LR >= 0.
 """
@@ -129,14 +115,33 @@ LR = Annotated[float, Field(gt=0), NotBool, AfterValidator(at_most(LIMIT, "the l
 LROrZero = Annotated[float, Field(ge=0), NotBool, AfterValidator(at_most(LIMIT, "the largest LR"))]
 
 BOUNDS: dict[str, tuple[float, str]] = {
-    "run (optimizer steps)": (MAX_RUN_STEPS, "the longest run"),
-    "LR (base LR x peak multiplier, every group)": (LIMIT, "float64 ends at 1.8e308; 1e8 of headroom"),
-    "num_cycles": (MAX_CYCLES, "1e300 / (2 pi x the largest tick)"),
-    "inverse_sqrt.timescale": (MAX_TIMESCALE, "step + timescale fits int64"),
-    "k_decay": (MAX_K_DECAY, "step**k_decay <= 1e300"),
-    "levels and ratios (knots, phases, sgdr, final_lr_ratio, end_lr_ratio)": (LIMIT, "a multiplier"),
-    "tanh lb, ub": (LIMIT, "ub - lb finite"),
-    "cycle_mul": (MAX_CYCLE_MUL, "1e300 / the largest tick"),
-    "cycle_limit, noam.d_model": (MAX_INT, "2**53: float64 holds the count"),
+    "the run: `training.max_steps`, or epochs / max_samples / max_tokens in optimizer steps": (
+        MAX_RUN_STEPS,
+        "the longest run (100 x the longest published pre-training runs)",
+    ),
+    "every base LR: `optimizer.lr`, a group's `lr`, `lr` x `lr_scale`, `lr` x `lr_scaling`": (
+        LIMIT,
+        "float64 ends at 1.8e308; 1e8 of headroom for the operations a schedule applies to a level",
+    ),
+    "absolute LRs: `max_lr`, `base_lr`, `min_lr`, `lr_end`, `swa_lr`, `floor_lr`, `after_run_lr`": (
+        LIMIT,
+        "as a base LR",
+    ),
+    "a group's peak LR: its base LR x the family's peak multiplier (x 1 + noise.pct)": (
+        LIMIT,
+        "as a base LR; the peak multiplier of each family is `confsched.spec.quantities.multiplier_peak`",
+    ),
+    "levels: `knots` ratios, `phases` start / end, `sgdr` start / peak / end, `final_lr_ratio`, "
+    "`end_lr_ratio`": (LIMIT, "a multiplier: the difference of two levels stays finite"),
+    "`num_cycles` (every family, and a phase's)": (
+        MAX_CYCLES,
+        "1e300 / (2 pi x MAX_TICK): the cosine's argument 2 pi c t / L, L >= 1",
+    ),
+    "`inverse_sqrt.timescale`": (MAX_TIMESCALE, "2**53: t + timescale < 2**63 (int64) for t <= MAX_TICK"),
+    "`k_decay`": (MAX_K_DECAY, "floor(log 1e300 / log MAX_TICK): t**k <= 1e300 for t <= MAX_TICK"),
+    "`cycle_mul`": (MAX_CYCLE_MUL, "1e300 / MAX_TICK: t (mul - 1) / L stays finite"),
+    "`cycle_limit`, `noam.d_model`": (MAX_INT, "2**53: float64 holds the count exactly"),
+    "`tanh.lb`, `tanh.ub` (absolute value)": (LIMIT, "ub - lb stays finite"),
 }
-"""The table above as data (for docs and tests): knob -> (bound, why)."""
+"""Knob -> (the largest value allowed, where it comes from). MAX_TICK = 10 x 2**53 + 1000, the
+largest tick (step, or sample of a run counted in samples) the contract evaluates."""
