@@ -77,17 +77,25 @@ REFUSED = [
     (
         spec_with(training={"max_steps": 10**19}),
         "training.max_steps: 1e+19 makes a run of 10000000000000000000 optimizer steps; "
-        "the longest run confsched schedules is 100,000,000 steps",
+        "the longest run confsched schedules is 9,007,199,254,740,992 steps",
     ),
     (
         spec_with(training={"max_steps": 10**400}),
         "training.max_steps: 100000...(401 digits) makes a run of about 10^400 optimizer steps; the "
-        "longest run confsched schedules is 100,000,000 steps",
+        "longest run confsched schedules is 9,007,199,254,740,992 steps",
     ),
     (
         spec_with(training={"epochs": 10**400}),
         "training.epochs: 100000...(401 digits) makes a run of about 10^402 optimizer steps; the "
-        "longest run confsched schedules is 100,000,000 steps",
+        "longest run confsched schedules is 9,007,199,254,740,992 steps",
+    ),
+    (
+        spec_with(
+            optimizer={"name": "adamw", "lr": 1e-3, "lr_scaling": {"rule": "linear", "reference_batch": 1}},
+            data={"dataset_size": 1, "batch_size": 10**400},
+        ),
+        "data.batch_size: 100000...(401 digits) is outside the allowed range (up to 9.007e+15: 2**53, a "
+        "count float64 holds)",
     ),
     (
         spec_with(scheduler={"name": "piecewise", "knots": [[0, 1.0], [100, 1e308]]}),

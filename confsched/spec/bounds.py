@@ -9,10 +9,10 @@ contract covers. They are derived from three figures:
   1.8e308; the 10^8 of headroom covers what a formula does to a bounded value (the difference of
   two levels, a factor 2, timm's noise 1 + pct < 2, the product of a chain's members is checked
   as a whole).
-- :data:`MAX_RUN_STEPS` = 10^8 optimizer steps, the longest run (100 x the longest published
-  pre-training runs, about 10^6 steps).
+- :data:`MAX_RUN_STEPS` = 2^53 optimizer steps (as a run counted in samples has at most 2^53
+  samples): float64 counts every step of the run exactly.
 - :data:`MAX_TICK` = 10 x 2^53 + 1000: the largest tick (step, or sample on a run counted in
-  samples, at most 2^53 of them) the contract evaluates: 10 x the run, or its end + 1000.
+  samples) the contract evaluates: 10 x the run, or its end + 1000; it fits int64 (< 2^63).
 
 Each knob's bound, with the formula it comes from, is a row of :data:`BOUNDS` (rendered in
 ``docs/spec-reference.md``, "Numeric bounds"); the pydantic types below apply them.
@@ -55,8 +55,8 @@ __all__ = [
 
 LIMIT = 1e300
 """The largest LR, and the largest multiplier, a spec may produce."""
-MAX_RUN_STEPS = 10**8
-"""The longest run, in optimizer steps."""
+MAX_RUN_STEPS = MAX_COUNT
+"""The longest run, in optimizer steps: 2^53, every step an exact float64."""
 MAX_TICK = 10 * MAX_COUNT + 1000
 """The largest tick (step, or sample on a run counted in samples) the contract evaluates."""
 MAX_CYCLES = LIMIT / (2 * math.pi * MAX_TICK)
@@ -117,7 +117,7 @@ LROrZero = Annotated[float, Field(ge=0), NotBool, AfterValidator(at_most(LIMIT, 
 BOUNDS: dict[str, tuple[float, str]] = {
     "the run: `training.max_steps`, or epochs / max_samples / max_tokens in optimizer steps": (
         MAX_RUN_STEPS,
-        "the longest run (100 x the longest published pre-training runs)",
+        "2**53: float64 counts every step exactly (a run counted in samples: 2**53 samples)",
     ),
     "every base LR: `optimizer.lr`, a group's `lr`, `lr` x `lr_scale`, `lr` x `lr_scaling`": (
         LIMIT,
@@ -140,7 +140,8 @@ BOUNDS: dict[str, tuple[float, str]] = {
     "`inverse_sqrt.timescale`": (MAX_TIMESCALE, "2**53: t + timescale < 2**63 (int64) for t <= MAX_TICK"),
     "`k_decay`": (MAX_K_DECAY, "floor(log 1e300 / log MAX_TICK): t**k <= 1e300 for t <= MAX_TICK"),
     "`cycle_mul`": (MAX_CYCLE_MUL, "1e300 / MAX_TICK: t (mul - 1) / L stays finite"),
-    "`cycle_limit`, `noam.d_model`": (MAX_INT, "2**53: float64 holds the count exactly"),
+    "`cycle_limit`, `noam.d_model`, `data.dataset_size`, `data.batch_size`, "
+    "`training.grad_accum_steps`, `training.world_size`": (MAX_INT, "2**53: float64 holds the count exactly"),
     "`tanh.lb`, `tanh.ub` (absolute value)": (LIMIT, "ub - lb stays finite"),
 }
 """Knob -> (the largest value allowed, where it comes from). MAX_TICK = 10 x 2**53 + 1000, the
