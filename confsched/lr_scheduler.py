@@ -11,9 +11,15 @@ also sets every group's momentum, or beta1 for optimizers with ``betas``, to the
 A param group added to the optimizer while training (``optimizer.add_param_group``) joins at the
 next ``step()``: its LR then is its own ``lr`` (as added) times its LR group's multiplier.
 
-Its state is the step count plus the spec's fingerprint: saving at any step and loading into a
-freshly built pair continues bit-identically, and loading under a changed spec is refused (or, with
-``allow_spec_change=True``, warned about) naming the fields that changed.
+Its state is the step count plus the spec's fingerprint, under a format version
+(``confsched_state``, :data:`STATE_FORMAT`) and the scheduler's kind (``step`` or ``metric``
+driven): saving at any step and loading into a freshly built pair continues bit-identically. A
+state that is not confsched's (torch's own schedulers', an empty ``{}``), of the other kind, of a
+newer format or truncated is refused with a :class:`~confsched.errors.ResumeError`; so is one saved
+under a changed spec, unless ``allow_spec_change=True``: the state then continues at its step
+under the new spec, from the new spec's base LRs, with a :class:`SpecChangedWarning` naming the
+changed fields and the base LRs old -> new. States of the first released format (no version, no
+kind, but a fingerprint) are read as format 0, their kind told by their keys.
 
 :class:`MetricDrivenLR` does the same for ``reduce_lr_on_plateau`` and ``greedy``; it subclasses
 ``ReduceLROnPlateau`` so that Lightning and the HF Trainer pass it the monitored metric.
@@ -24,7 +30,7 @@ from __future__ import annotations
 import logging
 import warnings
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -36,9 +42,22 @@ from confsched.errors import ResumeError
 from confsched.schedules import Schedule
 from confsched.time.axis import consumed_samples, planned_steps, resumed
 
-__all__ = ["MetricDrivenLR", "ScheduleOverrunWarning", "ScheduledLR", "SpecChangedWarning"]
+__all__ = ["STATE_FORMAT", "MetricDrivenLR", "ScheduleOverrunWarning", "ScheduledLR", "SpecChangedWarning"]
 
 _BLOCK = 4096
+
+STATE_FORMAT = 1
+"""The format version of the states :meth:`ScheduledLR.state_dict` and
+:meth:`MetricDrivenLR.state_dict` write (key ``confsched_state``); 0 is the released format
+without it."""
+
+Kind = Literal["step", "metric"]
+
+_KEYS: dict[str, tuple[str, ...]] = {
+    "step": ("last_epoch", "_step_count", "base_lrs", "_last_lr", "fingerprint"),
+    "metric": ("state", "base_lrs", "fingerprint"),
+}
+"""The keys a state of each kind must have."""
 
 
 class ScheduleOverrunWarning(UserWarning):
@@ -61,30 +80,133 @@ def _changed_fields(old: Mapping[str, Any], new: Mapping[str, Any], prefix: str 
     return changed
 
 
-class _SpecState:
-    """Fingerprint checks shared by both adapters."""
+def _family(config: object) -> str:
+    """The scheduler family a spec config names (for messages), or ``?``."""
+    scheduler = config.get("scheduler") if isinstance(config, Mapping) else None
+    name = scheduler.get("name") if isinstance(scheduler, Mapping) else None
+    return str(name) if name is not None else "?"
 
+
+def _keys(state: Mapping[Any, Any]) -> str:
+    keys = [str(key) for key in state]
+    shown = ", ".join(keys[:6]) + (f", ... ({len(keys)} keys)" if len(keys) > 6 else "")
+    return shown
+
+
+def _saved_kind(state: Mapping[str, Any]) -> Kind | None:
+    """The kind of a state: its ``kind`` key, or (format 0) the keys only that kind writes."""
+    kind = state.get("kind")
+    if kind in ("step", "metric"):
+        return kind
+    if isinstance(state.get("state"), Mapping) and "last_epoch" not in state:
+        return "metric"
+    if "last_epoch" in state and "_step_count" in state and "state" not in state:
+        return "step"
+    return None
+
+
+def _numbers(*values: Any) -> None:
+    """Raise ``TypeError`` / ``ValueError`` unless every value is a number (or a 0-d tensor)."""
+    for value in values:
+        float(value)
+
+
+def _lrs_text(lrs: Sequence[Any]) -> str:
+    return "[" + ", ".join(f"{float(lr):g}" for lr in lrs) + "]"
+
+
+class _SpecState:
+    """The checks of a saved state shared by both adapters: format, kind, fingerprint."""
+
+    kind: Kind
     fingerprint: str
     spec_config: dict[str, Any]
     allow_spec_change: bool
     resume_note: str = ""
     """What a planned continuation did when its checkpoint was loaded (empty otherwise)."""
 
-    def _check_spec(self, state: Mapping[str, Any]) -> None:
+    def _check_state(self, state: object) -> Mapping[str, Any]:
+        """``state`` if it is a confsched state of this kind with every key it needs; else one line
+        saying what it is and what is expected."""
+        expected = (
+            f"expected the state_dict() of a confsched {self.kind}-driven scheduler "
+            f"(confsched_state {STATE_FORMAT}, kind {self.kind!r}, the spec's fingerprint)"
+        )
+        if not isinstance(state, Mapping):
+            raise ResumeError(
+                "scheduler", f"the saved scheduler state is a {type(state).__name__}; {expected}"
+            )
+        version = state.get("confsched_state")
+        if version is None and "fingerprint" not in state:
+            found = "an empty state {}" if not state else f"a state with keys {_keys(state)}"
+            raise ResumeError(
+                "scheduler",
+                f"{found} was not saved by confsched (no format version, no spec fingerprint: another "
+                f"scheduler's, e.g. torch's own); {expected}",
+            )
+        if version is not None and (not isinstance(version, int) or isinstance(version, bool) or version < 1):
+            raise ResumeError("scheduler", f"confsched_state {version!r} is not a format version; {expected}")
+        if version is not None and version > STATE_FORMAT:
+            raise ResumeError(
+                "scheduler",
+                f"the saved state has format {version}, newer than this confsched reads "
+                f"(up to {STATE_FORMAT}); upgrade confsched to load it",
+            )
+        kind = _saved_kind(state)
+        if kind is None:
+            raise ResumeError(
+                "scheduler",
+                f"the saved state (keys {_keys(state)}) is neither a step-driven nor a metric-driven "
+                f"confsched scheduler's; {expected}",
+            )
+        if kind != self.kind:
+            raise ResumeError(
+                "scheduler",
+                f"the saved state is of a {kind}-driven scheduler ({_family(state.get('spec_config'))}), "
+                f"this one is {self.kind}-driven ({_family(self.spec_config)}): a run cannot swap a "
+                "step-driven family for a metric-driven one (or back) and resume; start the new "
+                "family from scratch, or resume with the saved family",
+            )
+        missing = [key for key in _KEYS[kind] if key not in state]
+        if missing:
+            raise ResumeError(
+                "scheduler",
+                f"the saved {kind}-driven state is truncated: {', '.join(missing)} missing (it has "
+                f"{_keys(state)}); {expected}",
+            )
+        return state
+
+    def _check_spec(self, state: Mapping[str, Any]) -> str | None:
+        """``None`` when ``state`` was saved under this spec (or a continuation planned from it);
+        the message naming the changed fields when it was not and ``allow_spec_change`` is set."""
         saved = state.get("fingerprint")
-        if saved is None or saved == self.fingerprint:
-            return
+        if saved == self.fingerprint:
+            return None
         if self.spec_config.get("continuation") is not None:  # a planned continuation: its own rules
             self.resume_note = _check_continuation(self.spec_config, state)
-            return
-        changes = _changed_fields(state.get("spec_config", {}), self.spec_config) or ["(unknown fields)"]
+            return None
+        config = state.get("spec_config")
+        changes = _changed_fields(config if isinstance(config, Mapping) else {}, self.spec_config)
         message = (
             f"the saved scheduler state is from another spec (fingerprint {saved}, now "
-            f"{self.fingerprint}); changed: {'; '.join(changes)}"
+            f"{self.fingerprint}); changed: {'; '.join(changes or ['(unknown fields)'])}"
         )
         if not self.allow_spec_change:
             raise ResumeError("scheduler", message + "; pass allow_spec_change=True to load it anyway")
-        warnings.warn(message, SpecChangedWarning, stacklevel=3)
+        return message
+
+    def _warn_rebased(self, message: str, old: Sequence[Any], new: Sequence[Any]) -> None:
+        """Warn that a state of another spec was loaded, and what its base LRs became."""
+        lrs = (
+            f"base LRs {_lrs_text(old)} -> {_lrs_text(new)}"
+            if [float(x) for x in old] != [float(x) for x in new]
+            else f"base LRs {_lrs_text(new)} (unchanged)"
+        )
+        warnings.warn(
+            f"{message}; continuing at the saved step under the new spec, {lrs}",
+            SpecChangedWarning,
+            stacklevel=3,
+        )
 
 
 def _check_continuation(spec_config: dict[str, Any], state: Mapping[str, Any]) -> str:
@@ -253,6 +375,7 @@ class ScheduledLR(_SpecState, LRScheduler):
         weight_decay: Schedule | None = None,
         last_epoch: int = -1,
     ) -> None:
+        self.kind = "step"
         self.total_steps = total_steps
         self.plan = plan
         self.fingerprint = fingerprint
@@ -404,6 +527,8 @@ class ScheduledLR(_SpecState, LRScheduler):
         """Step count, base LRs (and weight decays) and the spec's fingerprint (not the schedule: it
         comes from the spec)."""
         return {
+            "confsched_state": STATE_FORMAT,
+            "kind": self.kind,
             "last_epoch": self.last_epoch,
             "_step_count": self._step_count,
             "base_lrs": list(self.base_lrs),
@@ -423,17 +548,37 @@ class ScheduledLR(_SpecState, LRScheduler):
         ``continuation`` section; :func:`confsched.continuation.check_resume` says what it may
         change, and :attr:`resume_note` what it did), or with ``allow_spec_change``.
         """
-        self._check_spec(state_dict)
-        self.last_epoch = int(state_dict["last_epoch"])
-        self._step_count = int(state_dict["_step_count"])
-        self.base_lrs = list(state_dict["base_lrs"])
-        if self._weight_decays is not None:
-            self.base_weight_decays = list(state_dict.get("base_weight_decays") or self.base_weight_decays)
-        self._last_lr = list(state_dict["_last_lr"])
-        self.overrun_warned = bool(state_dict.get("overrun_warned", False))
+        state = self._check_state(state_dict)
+        changed = self._check_spec(state)
+        try:
+            last_epoch, step_count = int(state["last_epoch"]), int(state["_step_count"])
+            saved_lrs, last_lr = list(state["base_lrs"]), list(state["_last_lr"])
+            saved_decays = list(state.get("base_weight_decays") or [])
+            samples = state.get("consumed_samples")
+            samples = None if samples is None else int(samples)
+            _numbers(*saved_lrs, *last_lr, *saved_decays)
+        except (TypeError, ValueError) as error:
+            raise ResumeError("scheduler", f"the saved step-driven state is malformed ({error})") from None
+        new_lrs, new_decays = list(self.base_lrs), list(self.base_weight_decays)
+        self.last_epoch, self._step_count = last_epoch, step_count
+        self.overrun_warned = bool(state.get("overrun_warned", False))
+        if changed is None:  # the same spec: the saved base LRs, bit for bit
+            self.base_lrs = saved_lrs
+            if self._weight_decays is not None:
+                self.base_weight_decays = saved_decays or self.base_weight_decays
+        else:  # another spec: its own base LRs (and groups added since the save keep theirs)
+            self.base_lrs = new_lrs + saved_lrs[len(new_lrs) :]
+            if self._weight_decays is not None:
+                self.base_weight_decays = new_decays + saved_decays[len(new_decays) :]
+            for group, base in zip(self.optimizer.param_groups, self.base_lrs, strict=False):
+                group["initial_lr"] = base
         self._extend_schedules()  # groups added before the state was saved, and again since
-        if state_dict.get("consumed_samples") is not None:
-            self._follow_samples(int(state_dict["consumed_samples"]))
+        if samples is not None:
+            self._follow_samples(samples)
+        if changed is not None:
+            last_lr = self._lrs(self.last_epoch)
+            self._warn_rebased(changed, saved_lrs, self.base_lrs)
+        self._last_lr = last_lr
         _write_lrs(self.optimizer, [float(lr) for lr in self._last_lr])
         self._set_momentum(self.last_epoch)
         self._set_weight_decay(self.last_epoch)
@@ -463,6 +608,7 @@ class MetricDrivenLR(_SpecState, ReduceLROnPlateau):
     ) -> None:
         if not isinstance(optimizer, Optimizer):
             raise TypeError(f"{type(optimizer).__name__} is not an Optimizer")
+        self.kind = "metric"
         self.optimizer = optimizer
         self.policy = policy
         self.fingerprint = fingerprint
@@ -530,6 +676,8 @@ class MetricDrivenLR(_SpecState, ReduceLROnPlateau):
     def state_dict(self) -> dict[str, Any]:
         """The metric state, the step count, base LRs and the spec's fingerprint."""
         return {
+            "confsched_state": STATE_FORMAT,
+            "kind": self.kind,
             "state": self.state.to_dict(),
             "steps": self.steps,
             "base_lrs": list(self.base_lrs),
@@ -539,10 +687,30 @@ class MetricDrivenLR(_SpecState, ReduceLROnPlateau):
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Restore a state saved by :meth:`state_dict` and put its LRs into the optimizer."""
-        self._check_spec(state_dict)
-        self.base_lrs = list(state_dict["base_lrs"])
-        self.state = MetricState(**state_dict["state"])
-        self.steps = int(state_dict.get("steps", 0))
+        state = self._check_state(state_dict)
+        changed = self._check_spec(state)
+        try:
+            saved_lrs = [float(lr) for lr in state["base_lrs"]]
+            metric_state = MetricState(**state["state"])
+            steps = int(state.get("steps", 0))
+        except (TypeError, ValueError) as error:
+            raise ResumeError("scheduler", f"the saved metric-driven state is malformed ({error})") from None
+        if changed is not None:  # another spec: the saved LRs rebased to its base LRs, its floors
+            new_lrs = [float(lr) for lr in self.base_lrs]
+            new_lrs += saved_lrs[len(new_lrs) :]
+            metric_state.lrs = [
+                lr * new / old if old > 0 else new
+                for lr, new, old in zip(metric_state.lrs, new_lrs, saved_lrs, strict=False)
+            ]
+            metric_state.initial_lrs = list(new_lrs)
+            metric_state.min_lrs = list(self.state.min_lrs)
+            for group, base in zip(self.optimizer.param_groups, new_lrs, strict=False):
+                group["initial_lr"] = base
+            self._warn_rebased(changed, saved_lrs, new_lrs)
+            saved_lrs = new_lrs
+        self.base_lrs = list[float | torch.Tensor](saved_lrs)
+        self.state = metric_state
+        self.steps = steps
         self.last_epoch = self.state.updates
         _write_lrs(self.optimizer, self._lrs())
         self._last_lr = _read_lrs(self.optimizer)

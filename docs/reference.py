@@ -18,6 +18,7 @@ from pydantic import BaseModel
 
 import confsched
 from confsched.spec import DataSpec, Duration, GroupSpec, TrainingSpec
+from confsched.spec.bounds import BOUNDS
 from confsched.spec.optimizer import LayersSpec, LRScalingSpec, OptimizerBase
 from confsched.spec.root import GroupScheduleSpec, Spec
 from confsched.spec.scheduler import NoiseSpec, SchedulerBase
@@ -125,6 +126,21 @@ def render() -> str:
             for sub in nested:
                 out += [f"#### {name}: each item of the list", "", *table(sub), ""]
     out += ["## data", "", *table(DataSpec), "", "## training", "", *table(TrainingSpec), ""]
+    out += [
+        "## Numeric bounds",
+        "",
+        "Every spec that validates gives finite LRs >= 0 at every step of the run, to its end + 1000",
+        "and at 10 x the run (`confsched/spec/bounds.py`, where each bound is derived). A knob past",
+        "its bound is refused with one line naming it, its value and the bound.",
+        "",
+        "| knob | at most | why |",
+        "|---|---|---|",
+        *(
+            f"| {knob} | {f'{bound:,}' if isinstance(bound, int) else f'{bound:.4g}'} | {why} |"
+            for knob, (bound, why) in BOUNDS.items()
+        ),
+        "",
+    ]
     for name in ("weight_decay_scheduler", "momentum_scheduler"):
         doc = " ".join((Spec.model_fields[name].description or "").split())
         out += [f"## {name} (optional)", "", f"{doc} Any family of `scheduler`, with its keys.", ""]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import io
+import math
 import pickle
 import warnings
 from typing import Any
@@ -216,10 +217,199 @@ def test_loading_under_a_changed_spec_can_be_allowed():
     state = saved_state("cosine", 12)
     spec = make_spec("cosine", num_cycles=0.5)
     optimizer, scheduler = confsched.build(spec, layers(2), allow_spec_change=True)
-    with pytest.warns(confsched.SpecChangedWarning, match=r"changed: scheduler\.num_cycles: 0\.7 -> 0\.5$"):
+    with pytest.warns(
+        confsched.SpecChangedWarning,
+        match=r"changed: scheduler\.num_cycles: 0\.7 -> 0\.5; continuing at the saved step under the new "
+        r"spec, base LRs \[0\.001, 0\.0003\] \(unchanged\)$",
+    ):
         scheduler.load_state_dict(state)
     # the step count is kept; the LRs follow the new spec from there
     assert step_lrs(optimizer, scheduler, 3)[1:] == confsched.lr_curve(spec, 16)[13:].tolist()
+
+
+def cosine_with_lrs(lrs: tuple[float, ...]) -> confsched.Spec:
+    return confsched.validate(
+        run_spec({"name": "cosine", "warmup": WARMUP, **STEP_SCHEDULERS["cosine"]}, total=TOTAL, lrs=lrs)
+    )
+
+
+def test_an_allowed_spec_change_rebases_to_the_new_base_lrs():
+    old = cosine_with_lrs(LRS)
+    optimizer, scheduler = confsched.build(old, layers(2))
+    step_lrs(optimizer, scheduler, 12)
+    saved = (optimizer.state_dict(), scheduler.state_dict())
+    new = cosine_with_lrs((2e-3, 3e-4))
+    optimizer, scheduler = confsched.build(new, layers(2), allow_spec_change=True)
+    optimizer.load_state_dict(saved[0])  # the optimizer's saved groups carry the old LRs
+    with pytest.warns(confsched.SpecChangedWarning) as record:
+        scheduler.load_state_dict(saved[1])
+    assert str(record[0].message).endswith(
+        "changed: optimizer.lr: 0.001 -> 0.002; continuing at the saved step under the new spec, "
+        "base LRs [0.001, 0.0003] -> [0.002, 0.0003]"
+    )
+    assert scheduler.base_lrs == [2e-3, 3e-4]
+    assert [g["initial_lr"] for g in optimizer.param_groups] == [2e-3, 3e-4]
+    # at step 12 and after: the new spec's LRs, not the old base LRs times the multiplier
+    rows = step_lrs(optimizer, scheduler, 4)
+    assert rows == confsched.lr_curve(new, 17)[12:].tolist()
+    assert rows[0] == [2e-3 * new.schedule(12), 3e-4 * new.schedule(12)]
+    # cosine, 0.7 cycles over the 32 steps after the 8-step warmup: step 12 is 4 / 32 into it
+    assert rows[0][0] == pytest.approx(2e-3 * 0.5 * (1 + math.cos(2 * math.pi * 0.7 * 4 / 32)), rel=1e-12)
+    assert rows[0][0] == pytest.approx(0.0018526401643540922, rel=1e-12)
+
+
+def test_an_allowed_spec_change_rebases_a_metric_driven_state():
+    def plateau(lr: float) -> confsched.Spec:
+        knobs = METRIC_SCHEDULERS["reduce_lr_on_plateau"]
+        return confsched.validate(
+            run_spec({"name": "reduce_lr_on_plateau", **knobs}, total=TOTAL, lrs=(lr, 3e-4))
+        )
+
+    optimizer, scheduler = confsched.build(plateau(1e-3), layers(2))
+    step_lrs(optimizer, scheduler, 6, METRICS)
+    state = scheduler.state_dict()
+    assert state["state"]["lrs"] == [5e-4, 1.5e-4]  # one cut by 0.5
+    optimizer, scheduler = confsched.build(plateau(4e-3), layers(2), allow_spec_change=True)
+    with pytest.warns(
+        confsched.SpecChangedWarning, match=r"base LRs \[0\.001, 0\.0003\] -> \[0\.004, 0\.0003\]$"
+    ):
+        scheduler.load_state_dict(state)
+    assert scheduler.get_last_lr() == [2e-3, 1.5e-4]  # the cut kept, on the new base LR
+    assert scheduler.state.initial_lrs == [4e-3, 3e-4]
+    assert scheduler.state.num_bad == state["state"]["num_bad"]
+
+
+# ---- what a scheduler state must be ----------------------------------------------------------
+
+
+def torch_states() -> dict[str, dict[str, Any]]:
+    model = layers(2)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    cosine = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=10)
+    plateau = ReduceLROnPlateau(torch.optim.SGD(model.parameters(), lr=0.1))
+    return {"cosine_annealing": cosine.state_dict(), "plateau": plateau.state_dict(), "empty": {}}
+
+
+FOREIGN = (
+    "was not saved by confsched (no format version, no spec fingerprint: another scheduler's, e.g. "
+    "torch's own)"
+)
+
+
+@pytest.mark.parametrize("name", ["cosine", "reduce_lr_on_plateau"])
+@pytest.mark.parametrize(
+    ("state", "found"),
+    [
+        (
+            "cosine_annealing",
+            "a state with keys T_max, eta_min, base_lrs, last_epoch, _step_count, _is_initial, ...",
+        ),
+        ("plateau", "a state with keys factor, "),
+        ("empty", "an empty state {}"),
+    ],
+)
+def test_a_state_not_saved_by_confsched_is_refused(name, state, found):
+    _, scheduler = confsched.build(make_spec(name), layers(2))
+    kind = "step" if name == "cosine" else "metric"
+    with pytest.raises(confsched.ResumeError) as caught:
+        scheduler.load_state_dict(torch_states()[state])
+    message = str(caught.value)
+    assert message.startswith(f"scheduler: {found}")
+    assert message.endswith(
+        f"{FOREIGN}; expected the state_dict() of a confsched {kind}-driven scheduler (confsched_state 1, "
+        f"kind '{kind}', the spec's fingerprint)"
+    )
+    assert "\n" not in message
+
+
+@pytest.mark.parametrize(
+    ("saved", "now"), [("cosine", "reduce_lr_on_plateau"), ("reduce_lr_on_plateau", "cosine")]
+)
+def test_a_family_kind_swap_is_refused(saved, now):
+    state = saved_state(saved, 6)
+    _, scheduler = confsched.build(make_spec(now), layers(2), allow_spec_change=True)
+    with pytest.raises(confsched.ResumeError) as caught:
+        scheduler.load_state_dict(state)
+    kinds = {"cosine": "step", "reduce_lr_on_plateau": "metric"}
+    assert str(caught.value) == (
+        f"scheduler: the saved state is of a {kinds[saved]}-driven scheduler ({saved}), this one is "
+        f"{kinds[now]}-driven ({now}): a run cannot swap a step-driven family for a metric-driven one "
+        "(or back) and resume; start the new family from scratch, or resume with the saved family"
+    )
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            {"confsched_state": 2},
+            "scheduler: the saved state has format 2, newer than this confsched reads (up to 1); upgrade "
+            "confsched to load it",
+        ),
+        (
+            {"confsched_state": "1"},
+            "scheduler: confsched_state '1' is not a format version; expected the state_dict() of a "
+            "confsched step-driven scheduler (confsched_state 1, kind 'step', the spec's fingerprint)",
+        ),
+        (
+            {"_last_lr": None},
+            "scheduler: the saved step-driven state is truncated: _last_lr missing (it has confsched_state, "
+            "kind, last_epoch, _step_count, base_lrs, base_weight_decays, ... (10 keys)); expected the "
+            "state_dict() of a confsched step-driven scheduler (confsched_state 1, kind 'step', the spec's "
+            "fingerprint)",
+        ),
+        (
+            {"last_epoch": "twelve"},
+            "scheduler: the saved step-driven state is malformed (invalid literal for int() with base 10: "
+            "'twelve')",
+        ),
+        (
+            {"base_lrs": [1e-3, "x"]},
+            "scheduler: the saved step-driven state is malformed (could not convert string to float: 'x')",
+        ),
+    ],
+)
+def test_a_newer_truncated_or_malformed_state_is_refused_with_one_line(change, message):
+    state = {**saved_state("cosine"), **change}
+    state = {k: v for k, v in state.items() if v is not None}
+    _, scheduler = confsched.build(make_spec("cosine"), layers(2))
+    with pytest.raises(confsched.ResumeError) as caught:
+        scheduler.load_state_dict(state)
+    assert str(caught.value) == message
+
+
+def test_a_truncated_metric_driven_state_is_refused():
+    state = saved_state("greedy")
+    del state["state"]
+    _, scheduler = confsched.build(make_spec("greedy"), layers(2))
+    with pytest.raises(
+        confsched.ResumeError,
+        match=r"^scheduler: the saved metric-driven state is truncated: state missing \(it has confsched_st",
+    ):
+        scheduler.load_state_dict(state)
+    state = saved_state("greedy")
+    state["state"] = {"lrs": [1e-3]}
+    with pytest.raises(
+        confsched.ResumeError, match=r"^scheduler: the saved metric-driven state is malformed \("
+    ):
+        scheduler.load_state_dict(state)
+
+
+@pytest.mark.parametrize("name", ["cosine", "greedy"])
+def test_a_state_of_the_released_format_without_a_version_still_loads(name):
+    """Format 0: the keys of confsched 0.x's state (a fingerprint, no version, no kind)."""
+    end = TOTAL if name == "cosine" else len(METRICS)
+    metrics = METRICS if name == "greedy" else None
+    spec = make_spec(name)
+    optimizer, scheduler = confsched.build(spec, layers(2))
+    full = step_lrs(optimizer, scheduler, end, metrics)
+    optimizer, scheduler = confsched.build(spec, layers(2))
+    step_lrs(optimizer, scheduler, 9, metrics)
+    state = scheduler.state_dict()
+    del state["confsched_state"], state["kind"]
+    optimizer, scheduler = confsched.build(spec, layers(2))
+    scheduler.load_state_dict(state)
+    assert step_lrs(optimizer, scheduler, end - 9, metrics[9:] if metrics else None) == full[9:]
 
 
 def test_loading_the_same_spec_from_another_build_is_silent():
@@ -289,6 +479,7 @@ def test_state_dict_holds_the_step_and_the_spec():
     state = scheduler.state_dict()
     assert (state["last_epoch"], state["base_lrs"], state["total_steps"]) == (7, list(LRS), TOTAL)
     assert (state["fingerprint"], state["spec_config"]) == (spec.fingerprint, spec.to_config())
+    assert (state["confsched_state"], state["kind"]) == (1, "step")
     assert not {"schedule", "optimizer"} & set(state)
 
 

@@ -1,7 +1,9 @@
 """Fuzzed specs (hypothesis) across every family and knob, legal and not.
 
 Every generated spec either validates, and then every group's LR is finite, >= 0 and <= the
-largest peak the spec allows at every step up to total + 100, its weight decay finite, >= 0 and
+largest peak the spec allows at every step up to total + 100 (and finite, >= 0 at total + 1000 and
+at 10 x the run: the numeric contract of :mod:`confsched.spec.bounds`; every numeric knob is also
+drawn at extreme magnitudes, 5e-324 to 1.7e308 and 2**31 to 10**400), its weight decay finite, >= 0 and
 within the bound validation promised, its momentum (or beta1) in [0, 1), with ``lr_curve``,
 ``weight_decay_curve`` and ``momentum_curve`` equal to what the stepped torch scheduler writes; or it
 fails validation (or, for parameter names the layer patterns do not fit, building) with a one-line
@@ -47,6 +49,21 @@ durations = st.one_of(
     st.integers(0, 100).map(lambda p: f"{p}%"),
     st.sampled_from(["1ep", "0.5ep", "2ep"]),
 )
+EXTREME_FLOATS = (5e-324, 1e-300, 1e-30, 1e30, 1e300, 1.7e308)
+EXTREME_INTS = (2**31, 2**53, 2**53 + 1, 2**63 - 1, 2**63, 10**19, 10**400)
+"""Magnitudes every numeric knob is also drawn at (those its declared bounds allow): the numeric
+contract says a spec that validates gives finite LRs >= 0 whatever they are."""
+
+
+def _extremes(
+    values: tuple[Any, ...], low: float, high: float, lo_open: bool, hi_open: bool
+) -> st.SearchStrategy[Any]:
+    inside = [
+        v for v in values if (v > low if lo_open else v >= low) and (v < high if hi_open else v <= high)
+    ]
+    return st.sampled_from(inside) if inside else st.nothing()
+
+
 bad_scalars = st.sampled_from(
     [-1, -0.5, 0, float("nan"), float("inf"), "abc", "10 %", "-2ep", 1.5, True, [1], {"a": 1}, None]
 )
@@ -111,7 +128,8 @@ def strategy_for(annotation: Any, metadata: list[Any] = ()) -> st.SearchStrategy
     if annotation is int:
         low = int(lo) + (1 if lo_open else 0) if lo is not None else -3
         high = int(hi) - (1 if hi_open else 0) if hi is not None else low + 600
-        return st.integers(low, min(high, low + 600))
+        huge = _extremes(EXTREME_INTS, low, math.inf if hi is None else high, False, False)
+        return st.one_of(st.integers(low, min(high, low + 600)), st.integers(low, min(high, low + 600)), huge)
     if annotation is float:
         low = lo if lo is not None else -2.0
         high = hi if hi is not None else max(low, 0.0) + 3.0
@@ -120,9 +138,17 @@ def strategy_for(annotation: Any, metadata: list[Any] = ()) -> st.SearchStrategy
             if low < 1e-8 < high
             else st.nothing()
         )
+        extreme = _extremes(
+            (*EXTREME_FLOATS, *(-v for v in EXTREME_FLOATS)),
+            -math.inf if lo is None else lo,
+            math.inf if hi is None else hi,
+            lo_open,
+            hi_open,
+        )
         return st.one_of(
             st.floats(low, high, exclude_min=lo_open, exclude_max=hi_open, allow_nan=False),
             tiny,
+            extreme,
         )
     return st.nothing()
 
@@ -159,8 +185,8 @@ groups = st.lists(
     st.fixed_dictionaries(
         {"name": st.sampled_from(["body", "head"]), "params": st.just(["1.*"])},
         optional={
-            "lr": st.floats(1e-9, 1.0),
-            "lr_scale": st.floats(1e-3, 10.0),
+            "lr": st.one_of(st.floats(1e-9, 1.0), st.sampled_from(EXTREME_FLOATS)),
+            "lr_scale": st.one_of(st.floats(1e-3, 10.0), st.sampled_from(EXTREME_FLOATS)),
             "weight_decay": st.floats(0, 0.1),
         },
     ),
@@ -184,7 +210,9 @@ def _optimizer(name: str) -> st.SearchStrategy[dict]:
     return st.fixed_dictionaries(
         {
             "name": st.just(name),
-            "lr": st.one_of(st.floats(1e-9, 1.0), st.sampled_from([1e-3, 3e-4, 1.0]), bad_scalars),
+            "lr": st.one_of(
+                st.floats(1e-9, 1.0), st.sampled_from([1e-3, 3e-4, 1.0, *EXTREME_FLOATS]), bad_scalars
+            ),
         },
         optional={
             "groups": groups,
@@ -210,16 +238,28 @@ group_schedulers = st.dictionaries(
     max_size=2,
 )
 data = st.fixed_dictionaries(
-    {"dataset_size": st.integers(1, 5_000), "batch_size": st.integers(1, 600)},
+    {
+        "dataset_size": st.one_of(
+            st.integers(1, 5_000), st.integers(1, 5_000), st.sampled_from(EXTREME_INTS)
+        ),
+        "batch_size": st.one_of(st.integers(1, 600), st.integers(1, 600), st.sampled_from(EXTREME_INTS)),
+    },
     optional={"drop_last": st.booleans()},
 )
 training = st.one_of(
     st.fixed_dictionaries(
-        {"epochs": st.integers(1, 6)},
-        optional={"grad_accum_steps": st.integers(1, 8), "world_size": st.integers(1, 8)},
+        {"epochs": st.one_of(st.integers(1, 6), st.integers(1, 6), st.sampled_from(EXTREME_INTS))},
+        optional={
+            "grad_accum_steps": st.one_of(st.integers(1, 8), st.sampled_from(EXTREME_INTS)),
+            "world_size": st.one_of(st.integers(1, 8), st.sampled_from(EXTREME_INTS)),
+        },
     ),
     st.fixed_dictionaries(
-        {"max_steps": st.one_of(st.integers(1, 2_500), st.integers(10**6, 10**9))},
+        {
+            "max_steps": st.one_of(
+                st.integers(1, 2_500), st.integers(10**6, 10**8), st.sampled_from([10**8 + 1, *EXTREME_INTS])
+            )
+        },
         optional={"epochs": st.integers(1, 4), "grad_accum_steps": st.integers(1, 8)},
     ),
 )
@@ -337,6 +377,12 @@ def sample_steps(spec: confsched.Spec) -> list[int]:
     return sorted(p for p in points if p >= 0)
 
 
+def far_steps(spec: confsched.Spec) -> list[int]:
+    """Steps of the numeric contract besides the run: its end + 1000 and 10 x the run."""
+    total = spec.total_steps
+    return [total + 999, total + 1000, 10 * total - 1, 10 * total, 10 * total + 1]
+
+
 def written(optimizer: torch.optim.Optimizer, key: str) -> list[float]:
     """Each param group's ``lr``, ``weight_decay`` or momentum (beta1 of ``betas``)."""
     if key == "momentum":
@@ -419,6 +465,9 @@ def check(raw: dict[str, Any]) -> None:
     assert (curve >= 0).all()
     base = np.array([spec.group_base_lrs[n] for n in spec.group_names])
     assert (curve <= base * group_bounds(spec) * (1 + 1e-12)).all()
+    far = far_steps(spec)  # the numeric contract: past the end and at 10 x the run too
+    for values in (confsched.lr_curve(spec, far), confsched.weight_decay_curve(spec, far)):
+        assert values is None or (np.isfinite(values).all() and (values >= 0).all())
     decays = confsched.weight_decay_curve(spec, steps)
     if decays is not None:
         event("weight decay scheduled")

@@ -8,7 +8,6 @@ class to import, so loading a config cannot run code.
 from __future__ import annotations
 
 import inspect
-import math
 import re
 import sys
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from pydantic import ConfigDict, Field, model_validator
 
 from confsched.errors import SpecError, did_you_mean
 from confsched.spec.base import NonNegativeFloat, NotBool, PositiveFloat, PositiveInt, StrictModel
+from confsched.spec.bounds import LIMIT, LR
 from confsched.steps import StepPlan
 
 __all__ = [
@@ -52,7 +52,7 @@ class GroupSpec(StrictModel):
     """Group name: a label in plots, CSV columns and ``param_group["name"]``."""
     params: list[str] = Field(min_length=1)
     """Glob patterns (``fnmatch``) over ``model.named_parameters()`` names, e.g. ``classifier.*``."""
-    lr: PositiveFloat | None = None
+    lr: LR | None = None
     """Absolute base LR of this group (give ``lr`` or ``lr_scale``, not both; neither = the optimizer's)."""
     lr_scale: PositiveFloat | None = None
     """Base LR as a multiple of ``optimizer.lr`` (0.1 = ten times smaller)."""
@@ -219,7 +219,7 @@ class OptimizerBase(StrictModel):
 
     name: str
     """Which optimizer (a key of the optimizer table: adamw, adam, sgd, ...)."""
-    lr: PositiveFloat
+    lr: LR
     """Base learning rate of the default group; schedules scale it by their multiplier."""
     weight_decay: NonNegativeFloat = 0.0
     """Weight decay of the default group."""
@@ -290,9 +290,10 @@ class OptimizerBase(StrictModel):
             lrs = {name: lr * scale for name, scale in zip(self._layer_group_names(), scales, strict=True)}
         for i, g in enumerate(self.groups):
             lrs[g.name] = g.lr if g.lr is not None else lr * (g.lr_scale or 1.0)
-            if not math.isfinite(lrs[g.name]):
+            if not lrs[g.name] <= LIMIT:
                 raise SpecError(
-                    f"groups[{i}].lr_scale", f"{g.lr_scale:g} x lr {lr:g} overflows to an infinite LR"
+                    f"groups[{i}].lr_scale",
+                    f"{g.lr_scale:g} x lr {lr:g} = {lrs[g.name]:g} is above the largest LR ({LIMIT:g})",
                 )
         return lrs
 

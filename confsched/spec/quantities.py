@@ -15,6 +15,7 @@ give (see :class:`confsched.ScheduledLR`).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -24,6 +25,7 @@ from confsched.errors import ConfschedError, SpecError, did_you_mean
 from confsched.families import FAMILIES, MomentumKey, ScheduleContext, warmup_of
 from confsched.schedules import Constant, Scaled, Schedule, WithMomentum, sequence
 from confsched.spec import scheduler as s
+from confsched.spec.bounds import LIMIT
 from confsched.spec.duration import Duration
 from confsched.spec.optimizer import OptimizerBase
 from confsched.steps import Timeline
@@ -33,6 +35,7 @@ __all__ = [
     "RestOfRun",
     "absolute",
     "check_names",
+    "check_peak",
     "frozen_then",
     "make_schedule",
     "momentum_base",
@@ -82,7 +85,10 @@ def make_schedule(
         group_names=group_names,
         group_base_lrs=group_base_lrs,
     )
-    return FAMILIES[spec.name].build(spec, context), context
+    made = FAMILIES[spec.name].build(spec, context)
+    if callable(made):
+        check_peak(spec, context)
+    return made, context
 
 
 @dataclass(frozen=True)
@@ -207,7 +213,20 @@ def absolute(schedule: Schedule, base: float) -> Schedule:
 
 
 def _growth(rate: float, times: int) -> float:
-    return float(rate**times) if rate > 1 else 1.0
+    """``rate ** times`` for a rate above 1 (``inf`` when it overflows), else 1."""
+    if not rate > 1:
+        return 1.0
+    try:
+        return float(rate**times)
+    except OverflowError:
+        return math.inf
+
+
+def _exponential_peak(spec: s.ExponentialSpec, ctx: ScheduleContext) -> float:
+    if spec.gamma is None:
+        return float(spec.final_lr_ratio or 1.0)
+    growth = _growth(spec.gamma, ctx.curve_steps)
+    return growth if spec.end_lr_ratio is None else min(growth, max(1.0, spec.end_lr_ratio))
 
 
 _PEAKS: dict[str, Callable[[Any, ScheduleContext], float]] = {
@@ -222,9 +241,7 @@ _PEAKS: dict[str, Callable[[Any, ScheduleContext], float]] = {
     "piecewise": lambda sp, ctx: max(value for _, value in sp.knots),
     "phases": lambda sp, ctx: max([1.0, *(v for p in sp.phases for v in (p.start, p.end) if v is not None)]),
     "cosine_cycles": lambda sp, ctx: _growth(sp.cycle_decay, sp.cycle_limit - 1),
-    "exponential": lambda sp, ctx: (
-        _growth(sp.gamma, ctx.curve_steps) if sp.gamma is not None else sp.final_lr_ratio
-    ),
+    "exponential": _exponential_peak,
     "step": lambda sp, ctx: _growth(sp.gamma, ctx.curve_steps // max(1, ctx.plan.steps(sp.step_size))),
     "multistep": lambda sp, ctx: _growth(sp.gamma, len(sp.milestones)),
 }
@@ -237,14 +254,59 @@ fails there."""
 def multiplier_peak(spec: s.SchedulerBase, context: ScheduleContext) -> float:
     """An upper bound of the family's multiplier at every step, during the run and after it (the
     absolute LRs of the knobs every family has, and timm's noise, included)."""
+    bound = _relative_peak(spec, context)
+    absolute = _absolute_lrs(spec)
+    if absolute:
+        bound = max(bound, max(absolute) / context.base_lr)
+    return bound * _noise(spec)
+
+
+def _relative_peak(spec: s.SchedulerBase, context: ScheduleContext) -> float:
     peak = _PEAKS.get(spec.name)
-    bound = max(1.0, peak(spec, context)) if peak is not None else 1.0
+    return max(1.0, peak(spec, context)) if peak is not None else 1.0
+
+
+def _absolute_lrs(spec: s.SchedulerBase) -> list[float]:
     absolute = [v for v in (spec.floor_lr, spec.after_run_lr) if v is not None]
     if getattr(spec, "floor_groups", "scaled") == "same":
         absolute += [v for v in (getattr(spec, "min_lr", None), getattr(spec, "lr_end", None)) if v]
-    if absolute:
-        bound = max(bound, max(absolute) / context.base_lr)
-    return bound * (1 + spec.noise.pct if spec.noise is not None else 1.0)
+    return absolute
+
+
+def _noise(spec: s.SchedulerBase) -> float:
+    return 1 + spec.noise.pct if spec.noise is not None else 1.0
+
+
+_PEAK_KNOBS = {
+    "one_cycle": "max_lr",
+    "cyclic": "max_lr",
+    "piecewise": "knots",
+    "phases": "phases",
+    "sgdr": "cycles",
+    "cosine_cycles": "cycle_decay",
+    "tanh": "cycle_decay",
+    "exponential": "gamma",
+    "step": "gamma",
+    "multistep": "gamma",
+    "chain": "schedulers",
+    "sequential": "schedulers",
+}
+"""Family -> the knob that sets its peak (where an LR above :data:`~confsched.spec.bounds.LIMIT`
+is reported)."""
+
+
+def check_peak(spec: s.SchedulerBase, context: ScheduleContext) -> None:
+    r"""Refuse a schedule whose LR could leave the float range: the largest base LR :math:`\eta`
+    times the family's relative peak :math:`p` (noise included) must stay at most
+    :data:`~confsched.spec.bounds.LIMIT`; absolute LRs (floors, SWA) are bounded by their fields."""
+    largest = max(context.lr, context.base_lr, *context.group_base_lrs)
+    peak = _relative_peak(spec, context) * _noise(spec)
+    if not largest * peak <= LIMIT:
+        raise SpecError(
+            _PEAK_KNOBS.get(spec.name, ""),
+            f"{spec.name} can raise the LR to {largest:g} (the largest base LR) x {peak:g} (its peak "
+            f"multiplier) = {largest * peak:g}, above the largest LR {LIMIT:g}",
+        )
 
 
 def _product(values: Iterable[float]) -> float:

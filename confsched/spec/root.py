@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import math
 import sys
 import types
 import typing
@@ -25,6 +24,7 @@ from confsched.families import COMBINATORS, FAMILIES, Family, MomentumKey, momen
 from confsched.schedules import Schedule, WithMomentum, momentum_schedule, segment, sequence
 from confsched.spec import quantities
 from confsched.spec.base import StrictModel
+from confsched.spec.bounds import LIMIT, MAX_RUN_STEPS, shown
 from confsched.spec.continuation import ContinuationSpec
 from confsched.spec.duration import Duration, parse_duration
 from confsched.spec.optimizer import OPTIMIZERS, OptimizerBase, RegisteredOptimizerSpec
@@ -133,6 +133,7 @@ class Spec(StrictModel):
             max_tokens=self.training.max_tokens,
             batch_rampup=self.training.batch_rampup,
         )
+        _check_run_length(plan, self.training)
         timeline = plan.timeline  # steps, or samples for a run counted in samples
         lr = self._scaled_lr(plan)
         try:
@@ -191,10 +192,11 @@ class Spec(StrictModel):
         if scaling is None:
             return self.optimizer.lr
         lr = self.optimizer.lr * scaling.factor(plan.global_batch_size)
-        if not math.isfinite(lr) or lr < sys.float_info.min:
+        if not lr <= LIMIT or lr < sys.float_info.min:
             raise SpecError(
                 "optimizer.lr_scaling",
-                f"{scaling.explain(self.optimizer.lr, plan)}: not a usable LR (overflows or underflows)",
+                f"{scaling.explain(self.optimizer.lr, plan)}: outside the usable LRs "
+                f"({sys.float_info.min:.3g} .. {LIMIT:g})",
             )
         return lr
 
@@ -453,6 +455,26 @@ class Spec(StrictModel):
 
 
 Made = Schedule | MetricPolicy
+
+
+def _check_run_length(plan: StepPlan, training: TrainingSpec) -> None:
+    """A run of at most :data:`~confsched.spec.bounds.MAX_RUN_STEPS` optimizer steps, reported at
+    the knob that sets its length."""
+    if plan.total_steps <= MAX_RUN_STEPS:
+        return
+    knob = next(
+        (k for k in ("max_steps", "max_samples", "max_tokens") if getattr(training, k) is not None), "epochs"
+    )
+    raise SpecError(
+        f"training.{knob}",
+        f"{shown(getattr(training, knob))} makes a run of {_count(plan.total_steps)} optimizer steps; "
+        f"the longest run confsched schedules is {MAX_RUN_STEPS:,} steps",
+    )
+
+
+def _count(n: int) -> str:
+    text = str(n)
+    return text if len(text) <= 24 else f"about 10^{len(text) - 1}"
 
 
 def _each(schedules: list[Made], change: Callable[[Schedule], Schedule]) -> list[Made]:

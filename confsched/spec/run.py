@@ -8,6 +8,7 @@ from pydantic import BeforeValidator, Field, WithJsonSchema, model_validator
 
 from confsched.errors import SpecError
 from confsched.spec.base import NotBool, PositiveInt, StrictModel
+from confsched.spec.bounds import Count
 from confsched.spec.duration import Duration
 from confsched.time.units import MAX_COUNT, parse_count
 
@@ -38,9 +39,9 @@ Batch = Annotated[PositiveInt, Field(le=MAX_COUNT)]
 class DataSpec(StrictModel):
     """The training data as the DataLoader sees it."""
 
-    dataset_size: PositiveInt
+    dataset_size: Count
     """Number of training samples in one epoch."""
-    batch_size: PositiveInt
+    batch_size: Count
     """Samples per batch on each device."""
     drop_last: bool = False
     """Drop the last incomplete batch of each epoch (DataLoader's drop_last)."""
@@ -115,9 +116,9 @@ class TrainingSpec(StrictModel):
     """The run's budget in samples ('150M'): it trains until that many samples are consumed."""
     max_tokens: TokenCount | None = None
     """The run's budget in tokens ('2T'; needs data.tokens_per_sample)."""
-    grad_accum_steps: PositiveInt = 1
+    grad_accum_steps: Count = 1
     """Batches accumulated per optimizer step (a partial accumulation at epoch end still steps)."""
-    world_size: PositiveInt = 1
+    world_size: Count = 1
     """Data-parallel processes; each gets a DistributedSampler shard."""
     batch_rampup: BatchRampSpec | None = None
     """Grow the global batch during training (null: the same global batch every step)."""

@@ -17,7 +17,6 @@ from confsched.errors import SpecError
 from confsched.noise import NoiseKind
 from confsched.schedules import CyclicMode, Interpolation, PhaseShape, WarmupShape
 from confsched.spec.base import (
-    FiniteFloat,
     NonNegativeFloat,
     NonNegativeInt,
     NotBool,
@@ -25,6 +24,18 @@ from confsched.spec.base import (
     PositiveInt,
     Ratio,
     StrictModel,
+)
+from confsched.spec.bounds import (
+    LR,
+    Count,
+    CycleMul,
+    Cycles,
+    KDecay,
+    Level,
+    LevelOrZero,
+    LROrZero,
+    TanhBound,
+    Timescale,
 )
 from confsched.spec.duration import Duration, parse_duration
 
@@ -140,10 +151,10 @@ class SchedulerBase(StrictModel):
     hold: Duration = Field(default=parse_duration(0))
     """Steps at the base LR between the warmup and the family's curve, which then starts after
     warmup + hold (NeMo's hold_steps, optax's transition_begin)."""
-    floor_lr: NonNegativeFloat | None = None
+    floor_lr: LROrZero | None = None
     """A floor that clamps: after the warmup, no group's LR goes below this absolute LR (NeMo's
     max(lr, min_lr)); null: none. The families' own min_lr rescales the curve instead."""
-    after_run_lr: NonNegativeFloat | None = None
+    after_run_lr: LROrZero | None = None
     """LR of every group from step total + 1 on (NeMo drops to min_lr after max_steps); null: the
     family's own continuation past the end of the run."""
     noise: NoiseSpec | None = None
@@ -188,7 +199,7 @@ class CosineSpec(SchedulerBase):
     """Linear warmup, then a cosine from the base LR down to 0 (with the default half wave)."""
 
     name: Literal["cosine"]
-    num_cycles: PositiveFloat = 0.5
+    num_cycles: Cycles = 0.5
     """Number of cosine waves over the decay (0.5 = one descent from peak to 0)."""
 
 
@@ -196,7 +207,7 @@ class CosineWithRestartsSpec(SchedulerBase):
     """Linear warmup, then ``num_cycles`` cosine descents, each restarting at the peak (hard restarts)."""
 
     name: Literal["cosine_with_restarts"]
-    num_cycles: PositiveFloat = 1.0
+    num_cycles: Cycles = 1.0
     """Number of cosine descents (restarts + 1) over the decay."""
 
 
@@ -206,13 +217,13 @@ class PolynomialSpec(SchedulerBase):
     name: Literal["polynomial"]
     power: PositiveFloat = 1.0
     """Exponent of the decay; 1 is linear, 2 quadratic (timm's poly: 0.5)."""
-    lr_end: NonNegativeFloat = 1e-7
+    lr_end: LROrZero = 1e-7
     """LR at the end of the run, for the default group (other groups end at the same fraction of
     their base LR, or at lr_end too with floor_groups: same); must be below ``optimizer.lr``."""
     floor_groups: FloorGroups = "scaled"
     """How the other groups end: scaled (at the default group's fraction of their base LR, as
     transformers) or same (every group at lr_end: timm's lr_min, NeMo's min_lr)."""
-    k_decay: PositiveFloat = 1.0
+    k_decay: KDecay = 1.0
     """timm's k-decay: the decay runs on 1 - (t / L)^k instead of 1 - t / L."""
     cycle: bool = False
     """NeMo's cycle: after the run the decay starts over from the top (its length a multiple of
@@ -245,7 +256,7 @@ class InverseSqrtSpec(SchedulerBase):
     """Linear warmup, then the LR falls as 1/sqrt of the steps since warmup began (plus a timescale)."""
 
     name: Literal["inverse_sqrt"]
-    timescale: PositiveInt | None = None
+    timescale: Timescale | None = None
     """Time scale tau of the decay in steps; default: the warmup steps, or 10000 without warmup."""
     decay_rate: PositiveFloat = 0.5
     """Exponent a of ((t + tau) / tau)^-a: 0.5 is the inverse square root; NeMo's NoamHoldAnnealing
@@ -272,9 +283,9 @@ class _SharedFloor(SchedulerBase):
 
 
 class _MinLR(SchedulerBase):
-    num_cycles: PositiveFloat = 0.5
+    num_cycles: Cycles = 0.5
     """Number of cosine waves over the decay (0.5 = one descent from peak to the floor)."""
-    min_lr: NonNegativeFloat | None = None
+    min_lr: LROrZero | None = None
     """Floor LR of the default group (give min_lr or min_lr_rate)."""
     min_lr_rate: Ratio | None = None
     """Floor as a fraction of each group's base LR (give min_lr or min_lr_rate)."""
@@ -316,10 +327,10 @@ class WarmupStableDecaySpec(_SharedFloor):
     (geometric to the floor, which must then be above 0) or polynomial ((1 - p)^decay_power)."""
     min_lr_ratio: Ratio = 0.0
     """LR at the start of the warmup and at the end of the decay, as a fraction of the base LR."""
-    min_lr: NonNegativeFloat | None = None
+    min_lr: LROrZero | None = None
     """The same floor as an absolute LR of the default group (instead of min_lr_ratio); other
     groups at its fraction of their base LR, or at min_lr too with floor_groups: same."""
-    num_cycles: PositiveFloat = 0.5
+    num_cycles: Cycles = 0.5
     """Number of cosine waves in a cosine decay."""
     decay_power: PositiveFloat = 1.0
     """Power of a polynomial decay (2: quadratic; 1 is linear)."""
@@ -356,7 +367,7 @@ class ReduceLROnPlateauSpec(_MetricDriven):
     """Multiplier applied to the LR on a plateau."""
     threshold: NonNegativeFloat = 1e-4
     """Minimum change that counts as an improvement."""
-    min_lr: NonNegativeFloat | list[NonNegativeFloat] = 0.0
+    min_lr: LROrZero | list[LROrZero] = 0.0
     """The LR of no group goes below this; or a list, one floor per LR group (default first, then
     optimizer.groups in order), as torch's min_lr list."""
 
@@ -373,9 +384,9 @@ class GreedySpec(_MetricDriven):
     """How ``threshold`` compares a metric with the best so far: relative or absolute."""
     increase_cooldown: NonNegativeInt = 0
     """Metric updates to wait after an increase (GreedyLR's ``warmup`` argument)."""
-    min_lr: NonNegativeFloat = 1e-3
+    min_lr: LROrZero = 1e-3
     """Lower bound of every group's LR."""
-    max_lr: PositiveFloat = 1.0
+    max_lr: LR = 1.0
     """Upper bound of every group's LR."""
     smooth: bool = False
     """Compare a streaming average of the metric instead of the raw value."""
@@ -388,13 +399,13 @@ class GreedySpec(_MetricDriven):
 class _Cycles(_SharedFloor):
     cycle_length: Duration | None = None
     """Length of the first cycle (a duration); default: the rest of the run after warmup."""
-    cycle_mul: Annotated[float, Field(ge=1), NotBool] = 1.0
+    cycle_mul: CycleMul = 1.0
     """Each cycle is this many times longer than the one before (1 = equal cycles)."""
     cycle_decay: PositiveFloat = 1.0
     """Each cycle peaks this many times lower than the one before (1 = every restart at the base LR)."""
-    cycle_limit: PositiveInt = 1
+    cycle_limit: Count = 1
     """Number of cycles; after the last one the LR stays at the floor."""
-    min_lr: NonNegativeFloat | None = None
+    min_lr: LROrZero | None = None
     """Floor LR of the default group (other groups at the same fraction); give at most one of
     min_lr and min_lr_rate (neither = 0)."""
     min_lr_rate: Ratio | None = None
@@ -414,7 +425,7 @@ class CosineCyclesSpec(_Cycles):
     peaking ``cycle_decay`` times lower, down to a floor; timm's ``CosineLRScheduler``."""
 
     name: Literal["cosine_cycles"]
-    k_decay: PositiveFloat = 1.0
+    k_decay: KDecay = 1.0
     """k-decay exponent: the cosine runs on (t / cycle)^k; k > 1 holds the LR high for longer."""
 
 
@@ -423,9 +434,9 @@ class TanhSpec(_Cycles):
     (lb, ub: the tanh runs from lb to ub over each cycle)."""
 
     name: Literal["tanh"]
-    lb: FiniteFloat = -7.0
+    lb: TanhBound = -7.0
     """Lower bound of the tanh argument at the start of a cycle (timm's lb)."""
-    ub: FiniteFloat = 3.0
+    ub: TanhBound = 3.0
     """Upper bound at the end of a cycle (timm's ub); must be above lb."""
 
     @model_validator(mode="after")
@@ -463,13 +474,13 @@ class ExponentialSpec(SchedulerBase):
     name: Literal["exponential"]
     gamma: PositiveFloat | None = None
     """Factor per period (give gamma or final_lr_ratio)."""
-    final_lr_ratio: PositiveFloat | None = None
+    final_lr_ratio: Level | None = None
     """LR at the end of the run as a fraction of the base LR (give gamma or final_lr_ratio)."""
     period: Duration = Field(default=parse_duration(1))
     """Steps over which gamma applies once (optax's transition_steps; at least one step)."""
     staircase: bool = False
     """Cut by gamma once per period instead of continuously (optax's staircase)."""
-    end_lr_ratio: PositiveFloat | None = None
+    end_lr_ratio: Level | None = None
     """Where the LR stops, as a fraction of the base LR: a floor when decaying, a ceiling when
     growing (optax's end_value over init_value); null: no bound."""
 
@@ -489,7 +500,7 @@ class OneCycleSpec(SchedulerBase):
     optionally cycling momentum (or Adam's beta1) the opposite way."""
 
     name: Literal["one_cycle"]
-    max_lr: PositiveFloat | None = None
+    max_lr: LR | None = None
     """Peak LR of the default group; other groups peak at the same multiple of their base LR.
     Default: every group peaks at its own base LR (optimizer.lr, a group's lr or lr_scale)."""
     pct_start: BelowOne = 0.3
@@ -517,7 +528,7 @@ class PiecewiseSpec(SchedulerBase):
     held before the first knot and after the last."""
 
     name: Literal["piecewise"]
-    knots: list[tuple[Duration, NonNegativeFloat]] = Field(min_length=2)
+    knots: list[tuple[Duration, LevelOrZero]] = Field(min_length=2)
     """Pairs [at, lr_ratio]: a duration from the start of the curve (after warmup) and the LR there
     as a fraction of the base LR. Positions must not decrease; a repeated one is a jump."""
     interpolation: Interpolation = "linear"
@@ -532,12 +543,12 @@ class PhaseSpec(StrictModel):
     shape: PhaseShape = "linear"
     """linear, cosine (half cosine), 1-sqrt, exponential (geometric; needs start and end > 0),
     polynomial (p^power rising, (1 - p)^power falling) or constant (holds start)."""
-    start: NonNegativeFloat | None = None
+    start: LevelOrZero | None = None
     """LR at the start of the phase as a fraction of the base LR; default: where the phase before
     ended (1 for the first), so the curve is continuous."""
-    end: NonNegativeFloat | None = None
+    end: LevelOrZero | None = None
     """LR at the end of the phase as a fraction of the base LR; default: start (hold)."""
-    num_cycles: PositiveFloat = 0.5
+    num_cycles: Cycles = 0.5
     """Cosine waves of a falling cosine phase (0.5 = one descent; 1 comes back up)."""
     power: PositiveFloat = 1.0
     """Power of a polynomial phase (2: quadratic)."""
@@ -568,10 +579,10 @@ class CyclicSpec(SchedulerBase):
     triangular2 or exp_range), optionally cycling momentum (or Adam's beta1) the opposite way."""
 
     name: Literal["cyclic"]
-    max_lr: PositiveFloat
+    max_lr: LR
     """Top of the cycle for the default group (torch's max_lr); other groups peak at the same
     multiple of their base LR."""
-    base_lr: PositiveFloat | None = None
+    base_lr: LR | None = None
     """Bottom of the cycle for the default group (torch's base_lr), other groups at the same
     multiple of their base LR; null: the base LR itself (optimizer.lr)."""
     step_size_up: Duration = Field(default=parse_duration(2000))
@@ -607,7 +618,7 @@ class SwalrSpec(SchedulerBase):
     before it in a sequential ended) to ``swa_lr`` over ``anneal``, then hold it."""
 
     name: Literal["swalr"]
-    swa_lr: NonNegativeFloat
+    swa_lr: LROrZero
     """The SWA LR every group anneals to and holds (an absolute LR, torch's scalar swa_lr)."""
     anneal: Duration = Field(default=parse_duration(10))
     """Length of the anneal (torch's anneal_epochs, counted in steps here); 0 jumps at once."""
@@ -625,7 +636,7 @@ class NoamSpec(SchedulerBase):
     the warmup."""
 
     name: Literal["noam"]
-    d_model: PositiveInt
+    d_model: Count
     """Model width d_model: the LR scales with d_model^-0.5."""
 
 
@@ -650,11 +661,11 @@ class SgdrCycleSpec(StrictModel):
     """Length of the cycle, its warmup included (optax's decay_steps)."""
     warmup: Duration = Field(default=parse_duration(0))
     """Steps of its linear warmup (a duration, shorter than the cycle)."""
-    start: NonNegativeFloat = 0.0
+    start: LevelOrZero = 0.0
     """LR at the start of the warmup (optax's init_value over the base LR)."""
-    peak: NonNegativeFloat = 1.0
+    peak: LevelOrZero = 1.0
     """LR at the end of the warmup (optax's peak_value over the base LR)."""
-    end: NonNegativeFloat = 0.0
+    end: LevelOrZero = 0.0
     """LR at the end of the cycle (optax's end_value over the base LR)."""
     exponent: PositiveFloat = 1.0
     """optax's exponent of the cosine factor."""
