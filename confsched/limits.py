@@ -49,22 +49,25 @@ class Limit:
             raise ConfigError("", f"{self.variable} must be a whole number of at least 1 (got {text[:40]!r})")
         return int(text)
 
-    def exceeded(self, found: int | str) -> str:
-        """The end of a message for a value over the limit: what the limit is and how to raise it."""
-        limit = f"{self.value():,}"
-        return f"{found} {self.counts}, more than the limit of {limit} (raise it with {self.variable}=N)"
+    def exceeded(self, found: int | None = None) -> str:
+        """The end of a message for a count over the limit (``found``, when known): what the limit is
+        and how to raise it: ``200 characters, more than the limit of 100 (raise it with ...=N)``."""
+        if found is None:
+            return f"more than {self.value():,} {self.counts} (raise the limit with {self.variable}=N)"
+        most = self.value()
+        return f"{found:,} {self.counts}, more than the limit of {most:,} (raise it with {self.variable}=N)"
 
 
 LIMITS: dict[str, Limit] = {
     limit.name: limit
     for limit in (
-        Limit("file_bytes", 1_000_000, "bytes in a spec file"),
-        Limit("yaml_nodes", 100_000, "YAML nodes (aliases expanded)"),
-        Limit("depth", 32, "levels of nesting"),
+        Limit("file_bytes", 1_000_000, "bytes"),
+        Limit("yaml_nodes", 100_000, "YAML nodes (an alias counts the nodes it repeats)"),
+        Limit("depth", 32, "levels"),
         Limit("interpolations", 1_000, "interpolations (${...})"),
-        Limit("interpolated_chars", 100_000, "characters after interpolation"),
-        Limit("echoed_chars", 200, "characters of a value quoted in an error"),
-        Limit("name_chars", 100, "characters in a name"),
+        Limit("interpolated_chars", 100_000, "characters"),
+        Limit("echoed_chars", 200, "characters"),
+        Limit("name_chars", 100, "characters"),
     )
 }
 """name -> :class:`Limit`.

@@ -375,5 +375,7 @@ def load(path: str | Path) -> Spec:
     """
     source = str(path)
     config = read_file(path, source)
-    refuse_file_hydra(config.get("hydra", None), source)
+    keys = refuse_file_hydra(config.get("hydra", None), source)
+    check_expansion(config, source=source)
+    check_hydra(config, dict.fromkeys(keys, source), ())
     return validate(to_data(config, source=source), source=source)

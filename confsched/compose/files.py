@@ -36,13 +36,13 @@ def read_text(path: str | Path, source: str = "") -> str:
             raise ConfigError("", f"no such config file: {source}")
         size = file.stat().st_size
         if size > limit("file_bytes"):
-            raise ConfigError("", f"the file has {LIMITS['file_bytes'].exceeded(f'{size:,}')}", source=source)
+            raise ConfigError("", f"the file has {LIMITS['file_bytes'].exceeded(size)}", source=source)
         with file.open("rb") as handle:
             data = handle.read(limit("file_bytes") + 1)  # a file that grows while read: no more
     except OSError as exc:
         raise ConfigError("", f"cannot read the file: {exc.strerror or exc}", source=source) from None
     if len(data) > limit("file_bytes"):
-        raise ConfigError("", f"the file has {LIMITS['file_bytes'].exceeded('more')}", source=source)
+        raise ConfigError("", f"the file has {LIMITS['file_bytes'].exceeded()}", source=source)
     if b"\x00" in data:
         raise ConfigError("", "a binary file, not YAML text (it holds NUL bytes)", source=source)
     try:
@@ -75,7 +75,7 @@ def check_yaml(text: str, source: str) -> None:
                 stack.append([1, 0])
                 opened.append(event.anchor)
                 if len(stack) - 1 > most_depth:
-                    raise ConfigError("", f"the YAML nests {LIMITS['depth'].exceeded('more')}", source=source)
+                    raise ConfigError("", f"the YAML nests {LIMITS['depth'].exceeded()}", source=source)
                 continue
             if isinstance(event, yaml.CollectionEndEvent):
                 nodes, below = stack.pop()
@@ -95,9 +95,9 @@ def check_yaml(text: str, source: str) -> None:
             parent[1] = max(parent[1], levels)
             total = sum(frame[0] for frame in stack)
             if total > most_nodes:
-                raise ConfigError("", f"the YAML has {LIMITS['yaml_nodes'].exceeded('more')}", source=source)
+                raise ConfigError("", f"the YAML has {LIMITS['yaml_nodes'].exceeded()}", source=source)
             if len(stack) - 1 + levels > most_depth:
-                raise ConfigError("", f"the YAML nests {LIMITS['depth'].exceeded('more')}", source=source)
+                raise ConfigError("", f"the YAML nests {LIMITS['depth'].exceeded()}", source=source)
     except yaml.YAMLError as exc:
         raise yaml_error(exc, source) from None
 

@@ -251,7 +251,7 @@ def _check_value(path: Path, value: Any, source: str, *, from_file: bool) -> Non
         raise ConfigError(
             _dotted(path),
             f"{value!r} is refused: a config file names only a launcher, sweeper or sampler class "
-            f"Hydra's plugins provide{did_you_mean(str(value), TARGETS)} (choose it in the defaults list: "
+            "Hydra's plugins provide (choose it in the defaults list: "
             "override /hydra/launcher: joblib)",
             source=source,
         )

@@ -120,7 +120,7 @@ def check_resolvers(config: Any, source: str, *, package: str = "") -> int:
         total += count
         if total > limit("interpolations"):
             raise ConfigError(
-                _dotted(path), f"the file has {LIMITS['interpolations'].exceeded('more')}", source=source
+                _dotted(path), f"the file has {LIMITS['interpolations'].exceeded()}", source=source
             )
     return total
 
@@ -161,7 +161,9 @@ def check_expansion(config: DictConfig, source: str = "") -> None:
             continue
         count += found
         if count > most_count:
-            raise ConfigError(_dotted(path), f"{LIMITS['interpolations'].exceeded('more')}", source=source)
+            raise ConfigError(
+                _dotted(path), f"the config has {LIMITS['interpolations'].exceeded()}", source=source
+            )
         own[path] = len(text) - sum(len(k) + 3 for k in keys)
         refs[path] = [_absolute(path, key) for key in keys]
     sizes: dict[Path, int] = {}
@@ -208,6 +210,6 @@ def _expand(
         if size > most:
             raise ConfigError(
                 _dotted(path),
-                f"interpolation would make it {LIMITS['interpolated_chars'].exceeded(f'{size:,}')}",
+                f"interpolation would make it {LIMITS['interpolated_chars'].exceeded(size)}",
                 source=source,
             )

@@ -67,7 +67,7 @@ class GroupSpec(StrictModel):
 
         if len(self.name) > LIMITS["name_chars"].value():
             raise SpecError(
-                "name", f"the group name has {LIMITS['name_chars'].exceeded(f'{len(self.name):,}')}"
+                "name", f"the group name has {LIMITS['name_chars'].exceeded(len(self.name))}"
             )
         if not _GROUP_NAME.fullmatch(self.name) or self.name == "default":
             raise SpecError(

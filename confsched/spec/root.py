@@ -514,7 +514,7 @@ def check_plain(data: Mapping[str, Any], *, source: str = "") -> None:
         path, value, depth = stack.pop()
         if isinstance(value, Mapping | list | tuple):
             if depth >= most:
-                raise SpecError(path, f"nests {LIMITS['depth'].exceeded('more')}", source=source)
+                raise SpecError(path, f"nests {LIMITS['depth'].exceeded()}", source=source)
             items = value.items() if isinstance(value, Mapping) else enumerate(value)
             for key, item in items:
                 where = (
