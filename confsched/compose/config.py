@@ -169,13 +169,9 @@ def compose_primary(overrides: Sequence[str], primary: Primary) -> Composed:
 
 
 def _hydra_keys_of(parsed: Sequence[Any]) -> set[HydraPath]:
-    """The keys below ``hydra`` that command-line overrides set (``hydra/launcher=x``: ``launcher``)."""
-    keys = set()
-    for override in parsed:
-        key = key_of(override)
-        if key.startswith(("hydra.", "hydra/")):
-            keys.add(tuple(key[len("hydra.") :].split("@")[0].replace("/", ".").split(".")))
-    return keys
+    """The keys below ``hydra`` that command-line overrides set (``hydra.run.dir=x``: ``run.dir``). A
+    group choice (``hydra/launcher=mine``) is not among them: the option's keys come from its file."""
+    return {tuple(key_of(o)[len("hydra.") :].split(".")) for o in parsed if key_of(o).startswith("hydra.")}
 
 
 def is_value_override(override: Any, groups: Set[str]) -> bool:
@@ -331,8 +327,9 @@ class _CheckedRepository:
             )
         file = self._user_file(config_path)
         if file is not None:
-            scratch = any(part.startswith(SCRATCH_PREFIX) for part in file.parts)
-            source = (self._loader.primary.label or config_path) if scratch else shown_path(file)
+            primary = self._loader.primary
+            own = config_path == primary.name or any(part.startswith(SCRATCH_PREFIX) for part in file.parts)
+            source = (primary.label or config_path) if own else shown_path(file)  # the primary: as named
             read_text(file, source)
         result = self._repo.load_config(config_path)
         if file is not None and result is not None:

@@ -139,18 +139,21 @@ def file_keys(hydra: Any) -> list[Path]:
     return [path for path, _ in _leaves(data, ())]
 
 
-def refuse_keys(paths: Iterable[Path], source: str) -> None:
+def refuse_keys(paths: Iterable[Path], source: str, *, resolved: bool = False) -> None:
     """Refuse the first of ``paths`` (keys below ``hydra`` a file sets) that :data:`FILE_KEYS` lacks.
 
     The line names the outermost key that is not allowed (``hydra.job_logging``, not the handler
-    three levels down), with a did-you-mean among the allowed keys and the list of them.
+    three levels down), with a did-you-mean among the allowed keys and the list of them. Before
+    resolution (not ``resolved``) a key that holds allowed keys (``run``) may be set to an
+    interpolation; once resolved, every leaf must be an allowed key.
     """
     for path in sorted(paths):
         if not path:
             raise ConfigError(
                 "hydra", "must be a mapping of Hydra's settings in a config file", source=source
             )
-        if _under_allowed(path) and any(_matches(path, pattern) for pattern in _PATTERNS):
+        exact = any(_matches(path, pattern) for pattern in _PATTERNS)
+        if exact or (_under_allowed(path) and not resolved):  # `run: ${x}`: judged once resolved
             continue
         depth = next((n for n in range(1, len(path) + 1) if not _under_allowed(path[:n])), len(path))
         key = ".".join(path[:depth])
@@ -207,7 +210,7 @@ def check_hydra(config: DictConfig, set_by: Mapping[Path, str], command_line: It
             continue
         value = _resolved(hydra, path, source)
         subpaths = list(_leaves(value, path)) if isinstance(value, Mapping | list) else [(path, value)]
-        refuse_keys([p for p, _ in subpaths], source)
+        refuse_keys([p for p, _ in subpaths], source, resolved=True)
         for where, leaf in subpaths:
             _check_value(where, leaf, source, from_file=True)
     for path in _CHECKED_ON_THE_COMMAND_LINE:

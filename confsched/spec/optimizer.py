@@ -66,9 +66,7 @@ class GroupSpec(StrictModel):
         from confsched.limits import LIMITS
 
         if len(self.name) > LIMITS["name_chars"].value():
-            raise SpecError(
-                "name", f"the group name has {LIMITS['name_chars'].exceeded(len(self.name))}"
-            )
+            raise SpecError("name", f"the group name has {LIMITS['name_chars'].exceeded(len(self.name))}")
         if not _GROUP_NAME.fullmatch(self.name) or self.name == "default":
             raise SpecError(
                 "name",
