@@ -139,7 +139,11 @@ MAY_NOT = "a config file may not set this"
 
 HYDRA_FILE = [
     # code through Hydra's instantiate and logging.config.dictConfig (1.3.2-1.3.5 ran these)
-    ("callbacks:\n    evil:\n      _target_: hydra._internal.utils.os.system", f"hydra.callbacks: {MAY_NOT}"),
+    (
+        "callbacks:\n    evil:\n      _target_: hydra._internal.utils.os.system",
+        "hydra.callbacks.evil._target_: 'hydra._internal.utils.os.system' is refused",
+    ),
+    ("callbacks:\n    evil:\n      _args_: [rm -rf /]", f"hydra.callbacks.evil._args_: {MAY_NOT}"),
     (
         "launcher:\n    _target_: hydra._internal.core_plugins.basic_launcher.os.system",
         "hydra.launcher._target_: 'hydra._internal.core_plugins.basic_launcher.os.system' is refused",
@@ -154,7 +158,7 @@ HYDRA_FILE = [
     ),
     (
         "job_logging:\n    handlers:\n      evil:\n        '()': logging.os.system\n        command: echo",
-        f"hydra.job_logging: {MAY_NOT}",
+        f"hydra.job_logging.handlers: {MAY_NOT}",
     ),
     (
         "hydra_logging:\n    handlers:\n      f:\n        class: logging.FileHandler\n        filename: x",
@@ -261,6 +265,9 @@ def test_what_a_file_may_set_composes(work):
         "  job:\n    name: mine\n    chdir: false\n  mode: MULTIRUN\n"
         "  sweeper:\n    params:\n      scheduler.warmup: 10,20\n"
         "  launcher:\n    n_jobs: 2\n"
+        "  callbacks:\n    record:\n      _target_: confsched.integrations.sweep.JobRecorder\n"
+        "      metric: accuracy\n"
+        "  job_logging:\n    loggers:\n      confsched.lr:\n        level: INFO\n        handlers: [file]\n"
     )
     assert confsched.compose(config_dir=work, config_name="run").total_steps == 1950
 
@@ -285,7 +292,7 @@ def test_plot_of_a_file_with_a_logging_file_handler_writes_nothing(work, tmp_pat
     )
     result = confsched_cli("plot", "run.yaml", cwd=work)
     assert (result.returncode, result.stdout) == (2, "")
-    assert result.stderr.startswith(f"error: run.yaml: hydra.job_logging: {MAY_NOT}")
+    assert result.stderr.startswith(f"error: run.yaml: hydra.job_logging.handlers: {MAY_NOT}")
     assert result.stderr.count("\n") == 1
     assert victim.read_text() == "still here\n"
     assert sorted(p.name for p in work.iterdir()) == ["run.yaml"]

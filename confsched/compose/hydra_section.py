@@ -51,6 +51,11 @@ FILE_KEYS: dict[str, str] = {
     "job.chdir": "true or false",
     "sweeper.params.*": "the values a sweep runs (key: a,b,c)",
     "searchpath.*": "confsched's shipped tree only (pkg://confsched.conf)",
+    "callbacks.*._target_": "confsched's JobRecorder (TARGETS)",
+    "callbacks.*.metric": "the name of what the job returns (JobRecorder)",
+    "job_logging.loggers.*.level": "a logger's level",
+    "job_logging.loggers.*.propagate": "true or false",
+    "job_logging.loggers.*.handlers.*": "the name of one of Hydra's handlers (console, file)",
     "launcher._target_": "a launcher class of TARGETS",
     "sweeper._target_": "a sweeper class of TARGETS",
     "sweeper.sampler._target_": "an Optuna sampler class of TARGETS",
@@ -61,10 +66,11 @@ FILE_KEYS: dict[str, str] = {
 """The ``hydra.*`` keys a config file may set (``*``: any one key), and what each takes. A launcher
 or sweeper is chosen in the defaults list (``override /hydra/launcher: joblib``): the option is
 the installed plugin's own file, and a file may then set the knobs above. Not here, so refused in a
-file: ``job_logging``, ``hydra_logging`` (dictConfig: factories, any file opened), ``callbacks``
-(instantiated), ``searchpath`` (imports modules), ``output_subdir``, ``job.env_set`` /
-``env_copy`` (the jobs' environment), ``launcher.setup`` / ``submitit_folder`` (shell lines, a
-directory), ``sweeper.custom_search_space`` (a function), ``help`` / ``hydra_help``."""
+file: ``job_logging`` but a logger's level, handlers and propagation, ``hydra_logging``
+(dictConfig: factories, any file opened), ``callbacks`` but confsched's ``JobRecorder``
+(instantiated), ``searchpath`` but confsched's own tree (imports modules), ``output_subdir``,
+``job.env_set`` / ``env_copy`` (the jobs' environment), ``launcher.setup`` / ``submitit_folder``
+(shell lines, a directory), ``sweeper.custom_search_space`` (a function), ``help`` / ``hydra_help``."""
 
 TARGETS = frozenset(
     {
@@ -81,11 +87,12 @@ TARGETS = frozenset(
         "optuna.samplers.CmaEsSampler",
         "optuna.samplers.NSGAIISampler",
         "optuna.samplers.GridSampler",
+        "confsched.integrations.sweep.JobRecorder",
     }
 )
-"""The classes a file may name as ``_target_`` of ``hydra.launcher``, ``hydra.sweeper`` or
-``hydra.sweeper.sampler``: exactly these names (no prefix: ``hydra._internal.utils.os.system``
-starts like Hydra's own)."""
+"""The classes a file may name as ``_target_`` of ``hydra.launcher``, ``hydra.sweeper``,
+``hydra.sweeper.sampler`` or a callback (confsched's ``JobRecorder``): exactly these names (no
+prefix: ``hydra._internal.utils.os.system`` starts like Hydra's own)."""
 
 _LISTED = (
     "mode",
@@ -98,6 +105,8 @@ _LISTED = (
     "sweeper.params",
 )
 """The keys an error lists (the launcher and sweeper knobs are many: FILE_KEYS has them)."""
+_NAMED = [key for key in FILE_KEYS if "*" not in key]
+"""The allowed keys a did-you-mean may suggest (not the patterns)."""
 _PATTERNS: tuple[Path, ...] = tuple(tuple(key.split(".")) for key in FILE_KEYS)
 _NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
 _CHECKED_ON_THE_COMMAND_LINE = (("job", "name"), ("run", "dir"), ("sweep", "dir"))
@@ -159,7 +168,7 @@ def refuse_keys(paths: Iterable[Path], source: str, *, resolved: bool = False) -
         key = ".".join(path[:depth])
         raise ConfigError(
             _dotted(path[:depth]),
-            f"a config file may not set this{did_you_mean(key, FILE_KEYS)} (a file may set "
+            f"a config file may not set this{did_you_mean(key, _NAMED)} (a file may set "
             f"{', '.join(_LISTED)} and the knobs of the launcher or sweeper it chooses); "
             "set it on the command line",
             source=source,
@@ -254,8 +263,8 @@ def _check_value(path: Path, value: Any, source: str, *, from_file: bool) -> Non
         raise ConfigError(
             _dotted(path),
             f"{value!r} is refused: a config file names only a launcher, sweeper or sampler class "
-            "Hydra's plugins provide (choose it in the defaults list: "
-            "override /hydra/launcher: joblib)",
+            "of Hydra's plugins (choose it in the defaults list: override /hydra/launcher: joblib) "
+            "or confsched's callback confsched.integrations.sweep.JobRecorder",
             source=source,
         )
     if key == "job.name" and (
