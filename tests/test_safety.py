@@ -490,3 +490,14 @@ def test_a_choice_of_1000_values_is_checked_in_seconds():
     error, seconds = timed(lambda: check(f"scheduler.warmup=choice({values})"))
     assert error is None
     assert seconds < 30
+
+
+def test_an_integer_too_long_for_int_is_one_line(tmp_path):
+    file = tmp_path / "huge.yaml"
+    file.write_text(BASE_YAML.replace("epochs: 50", "epochs: " + "9" * 5000))
+    with pytest.raises(confsched.ConfigError) as caught:
+        confsched.load(file)
+    assert str(caught.value) == (
+        f"{file}: cannot read YAML: Exceeds the limit (4300 digits) for integer string conversion: "
+        "value has 5000 digits"
+    )

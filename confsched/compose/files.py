@@ -114,6 +114,8 @@ def read_file(path: str | Path, source: str = "") -> DictConfig:
         loaded = yaml.load(text, Loader=_loader())
     except yaml.YAMLError as exc:
         raise yaml_error(exc, source) from None
+    except ValueError as exc:  # an integer of more than 4,300 digits (int() refuses it)
+        raise ConfigError("", f"cannot read YAML: {str(exc).split(';')[0]}", source=source) from None
     if loaded is None:
         raise ConfigError(
             "", "the file is empty; a spec needs optimizer, scheduler, data and training", source=source
