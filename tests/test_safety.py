@@ -176,6 +176,10 @@ HYDRA_FILE = [
     ("sweep:\n    dir: a/../../..", "hydra.sweep.dir: 'a/../../..' is outside the working directory"),
     ("sweep:\n    subdir: ../${hydra.job.num}", "hydra.sweep.subdir: '../${hydra.job.num}' leaves the sweep"),
     ("job:\n    name: ../../evil", "hydra.job.name: '../../evil' is not a job name"),
+    (
+        "job_logging:\n    loggers:\n      x:\n        handlers: [evil]",
+        "hydra.job_logging.loggers.x.handlers.0: 'evil' is not allowed (choose one of: console, file)",
+    ),
 ]
 
 

@@ -105,6 +105,9 @@ _LISTED = (
     "sweeper.params",
 )
 """The keys an error lists (the launcher and sweeper knobs are many: FILE_KEYS has them)."""
+_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG", "NOTSET")
+_HANDLERS = ("console", "file")
+"""What a logger under ``job_logging.loggers`` may take: a level name, Hydra's own handlers."""
 _NAMED = [key for key in FILE_KEYS if "*" not in key]
 """The allowed keys a did-you-mean may suggest (not the patterns)."""
 _PATTERNS: tuple[Path, ...] = tuple(tuple(key.split(".")) for key in FILE_KEYS)
@@ -283,6 +286,14 @@ def _check_value(path: Path, value: Any, source: str, *, from_file: bool) -> Non
             "(a relative path such as outputs/run; anywhere else: set it on the command line)",
             source=source,
         )
+    if path[:2] == ("job_logging", "loggers") and len(path) >= 4:
+        allowed = _LEVELS if path[3] == "level" else _HANDLERS if path[3] == "handlers" else (True, False)
+        if value not in allowed:
+            raise ConfigError(
+                _dotted(path),
+                f"{value!r} is not allowed (choose one of: {', '.join(map(str, allowed))})",
+                source=source,
+            )
     if key == "sweeper.storage" and value is not None:
         raise ConfigError(
             _dotted(path),
