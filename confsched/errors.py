@@ -27,6 +27,7 @@ __all__ = [
     "SpecError",
     "did_you_mean",
     "render",
+    "shorten",
 ]
 
 
@@ -42,9 +43,9 @@ class ConfschedError(ValueError):
     """
 
     def __init__(self, path: str, message: str, *, source: str = "") -> None:
-        self.path = path
-        self.message = message
-        self.source = source
+        self.path = shorten(path)
+        self.message = shorten(message)
+        self.source = shorten(source)
         self.problems: tuple[ConfschedError, ...] = (self,)
         """Every problem this error reports, in order (just itself for one)."""
         self.unreported = 0
@@ -141,6 +142,24 @@ _ALIASES: dict[str, str] = {
 confsched's key (suggested where that key is allowed)."""
 
 
+def shorten(text: str) -> str:
+    """``text`` with every run of more than ``echoed_chars`` characters without a space cut to its
+    start and its length (``'aaaa...'`` of 1 MB -> ``'aaaa…[1,000,002 characters]'``), and the whole
+    cut in the middle past 20 such runs: a huge value in a config makes a readable one-line error.
+    """
+    from confsched.limits import LIMITS
+
+    most = LIMITS["echoed_chars"].value(strict=False)  # strict: its own error would come here
+    if len(text) <= most:
+        return text
+    words = [w if len(w) <= most else f"{w[: most // 2]}…[{len(w):,} characters]" for w in text.split(" ")]
+    shortened = " ".join(words)
+    if len(shortened) > 20 * most:
+        cut = len(shortened) - 20 * most
+        shortened = f"{shortened[: 10 * most]} …[{cut:,} characters]… {shortened[-10 * most :]}"
+    return shortened
+
+
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
     """Return ``"; did you mean 'x'?"`` for the closest choice, or ``""`` when nothing is close.
 
@@ -148,6 +167,8 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
     (``AdamW``), the one choice the word begins (``expo`` -> ``exponential``), a close spelling
     (difflib), the longest choice the word begins with (``minimize`` -> ``min``).
     """
+    if len(str(word)) > 100:  # no name is that long, and difflib's time grows with it
+        return ""
     by_lower = {choice.lower(): choice for choice in choices}
     found = _closest(str(word).lower(), list(by_lower))
     return f"; did you mean '{by_lower[found]}'?" if found else ""

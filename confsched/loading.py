@@ -10,22 +10,23 @@ from __future__ import annotations
 from confsched.compose.config import compose, compose_config, load, to_data
 from confsched.compose.files import read_file
 from confsched.compose.hydra_errors import hydra_error, yaml_error
-from confsched.compose.hydra_section import HYDRA_TARGETS, LOGGING_CLASSES, refuse_hydra_code
+from confsched.compose.hydra_section import FILE_KEYS, TARGETS
+from confsched.compose.interpolation import FILE_RESOLVERS
 from confsched.compose.overrides import parse_overrides
 from confsched.compose.search import HYDRA_VERSION_BASE, search_dirs, shipped_config_dir, shown_path
 from confsched.spec.root import validate
 
 __all__ = [
-    "HYDRA_TARGETS",
+    "FILE_KEYS",
+    "FILE_RESOLVERS",
     "HYDRA_VERSION_BASE",
-    "LOGGING_CLASSES",
+    "TARGETS",
     "compose",
     "compose_config",
     "hydra_error",
     "load",
     "parse_overrides",
     "read_file",
-    "refuse_hydra_code",
     "search_dirs",
     "shipped_config_dir",
     "shown_path",

@@ -182,6 +182,31 @@ BAD_OVERRIDES = [
         "'optimizer.lr=1e-3,3e-4' has several values: to sweep over them add -m (--multirun); "
         "for a list write key=[a,b]",
     ),
+    # issue 12, item 7: what used to end in a traceback
+    (
+        ("show", f"training.epochs={10**400}"),
+        "training.epochs: about 10**400 is out of range (integers lie between -2**63 and 2**63)",
+    ),
+    (
+        ("show", "scheduler=null"),
+        "scheduler: 'scheduler=null' chooses no option: give one (scheduler=NAME), or drop the group "
+        "with ~scheduler",
+    ),
+    (
+        ("show", "hydra.job.name=${oc.env:UNSET}"),
+        "hydra.job.name: cannot resolve interpolation: KeyError raised while resolving interpolation: "
+        "\"Environment variable 'UNSET' not found\"",
+    ),
+    (
+        ("show", "hydra.job.name=a/../../b"),
+        "hydra.job.name: 'a/../../b' is not a job name (letters, "
+        "digits, '_', '.', '-', not starting with '.' or '-')",
+    ),
+    (("show", "scheduler=glob(lin*)"), "Sweep parameters 'scheduler=glob(lin*)' requires --multirun"),
+    (
+        ("show", "scheduler.warmup=interval(0,1)"),
+        "Sweep parameters 'scheduler.warmup=interval(0,1)' requires --multirun",
+    ),
 ]
 
 CONSOLE_SCRIPT = [
@@ -195,6 +220,9 @@ CONSOLE_SCRIPT = [
     ("show", "scheduler=cosin"),  # Hydra: a group option
     ("show", "+scheduler._target_=os.system"),
     ("show", "optimizer.lr=-1"),  # the spec, from an override
+    ("show", "code_hydra_job_logging_factory.yaml"),  # a hydra: key a file may not set
+    ("show", "file_alias_bomb.yaml"),  # a limit
+    ("show", "scheduler=null"),
 ]
 """Run through the installed console script too: one case per place an error comes from."""
 

@@ -13,7 +13,10 @@ A command line or a ``confsched.compose(...)`` call goes through these modules, 
 - :mod:`~confsched.compose.config`: Hydra composes (recording where each value came from),
   OmegaConf resolves, :mod:`~confsched.compose.retype` drops the keys a section's new type does
   not know, pydantic validates (every problem, each naming the file that set its value);
-- :mod:`~confsched.compose.hydra_section`: what a file may set under ``hydra:``;
+- :mod:`~confsched.compose.hydra_section`: what a file may set under ``hydra:`` (exact keys,
+  checked on resolved values);
+- :mod:`~confsched.compose.interpolation`: which resolvers a file may use, and how far its
+  interpolations may expand (the limits: :mod:`confsched.limits`);
 - :mod:`~confsched.compose.hydra_errors`: Hydra's and PyYAML's errors as one line;
 - :mod:`~confsched.compose.sweep`: the pre-check of every job of a ``-m`` sweep;
 - :mod:`~confsched.compose.hydra_app`: the same rules in a user's own ``@hydra.main`` application
@@ -28,7 +31,8 @@ from __future__ import annotations
 from confsched.compose.config import Composed, compose, compose_config, compose_primary, load, to_data
 from confsched.compose.files import read_file
 from confsched.compose.hydra_errors import hydra_error, yaml_error
-from confsched.compose.hydra_section import refuse_hydra_code
+from confsched.compose.hydra_section import FILE_KEYS, TARGETS, check_hydra
+from confsched.compose.interpolation import FILE_RESOLVERS
 from confsched.compose.overrides import parse_overrides
 from confsched.compose.primary import Primary, open_primary
 from confsched.compose.search import (
@@ -41,10 +45,14 @@ from confsched.compose.search import (
 from confsched.compose.sweep import check_jobs, combinations
 
 __all__ = [
+    "FILE_KEYS",
+    "FILE_RESOLVERS",
     "HYDRA_VERSION_BASE",
+    "TARGETS",
     "Composed",
     "Primary",
     "Source",
+    "check_hydra",
     "check_jobs",
     "combinations",
     "compose",
@@ -55,7 +63,6 @@ __all__ = [
     "open_primary",
     "parse_overrides",
     "read_file",
-    "refuse_hydra_code",
     "search_dirs",
     "shipped_config_dir",
     "shown_path",

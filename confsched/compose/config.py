@@ -17,13 +17,15 @@ import yaml
 from omegaconf import DictConfig, OmegaConf, open_dict, read_write
 from omegaconf.errors import OmegaConfBaseException
 
-from confsched.compose.files import read_file
+from confsched.compose.files import read_file, read_text
 from confsched.compose.hydra_errors import hydra_error, yaml_error
-from confsched.compose.hydra_section import refuse_hydra_code
+from confsched.compose.hydra_section import Path as HydraPath
+from confsched.compose.hydra_section import check_hydra, refuse_file_hydra
+from confsched.compose.interpolation import check_expansion, check_resolvers
 from confsched.compose.overrides import is_hydra_override, key_of, rewrite
-from confsched.compose.primary import FILE_OPTION, Primary, open_primary
+from confsched.compose.primary import FILE_OPTION, SCRATCH_PREFIX, Primary, open_primary
 from confsched.compose.retype import COMMAND_LINE, Origin, Origins, annotate, retype
-from confsched.compose.search import search_path, shown_path
+from confsched.compose.search import search_path, shipped_config_dir, shown_path
 from confsched.errors import ConfigError, ConfschedError
 from confsched.spec.root import Spec, validate
 
@@ -153,14 +155,23 @@ def compose_primary(overrides: Sequence[str], primary: Primary) -> Composed:
     except yaml.YAMLError as exc:  # a file of the config tree that is not YAML
         mark = getattr(exc, "problem_mark", None)
         raise yaml_error(exc, shown_path(mark.name) if mark is not None else "") from None
-    except (HydraException, OmegaConfBaseException, OSError) as exc:
+    except (HydraException, OmegaConfBaseException, OSError, ValueError) as exc:
+        if isinstance(exc, ConfschedError):  # a file refused while Hydra read it
+            raise
         names = sorted({p.stem for d in primary.config_dirs for p in d.glob("*.yaml")})
         raise hydra_error(exc, primary.name, names, given) from None
-    refuse_hydra_code(OmegaConf.to_container(config.get("hydra", {}), resolve=False))
+    check_expansion(config, source=primary.label)
+    check_hydra(config, loader.hydra_keys, _hydra_keys_of(loader.parsed))
     sweep = SweepSettings.of(config.get("hydra"))
     with read_write(config), open_dict(config):
         config.pop("hydra", None)
     return Composed(config, loader.origins, primary.label, frozenset(loader.promoted), sweep)
+
+
+def _hydra_keys_of(parsed: Sequence[Any]) -> set[HydraPath]:
+    """The keys below ``hydra`` that command-line overrides set (``hydra.run.dir=x``: ``run.dir``). A
+    group choice (``hydra/launcher=mine``) is not among them: the option's keys come from its file."""
+    return {tuple(key_of(o)[len("hydra.") :].split(".")) for o in parsed if key_of(o).startswith("hydra.")}
 
 
 def is_value_override(override: Any, groups: Set[str]) -> bool:
@@ -244,15 +255,28 @@ def _loader_class() -> Any:
             self.promoted: set[str] = set()
             self._parsed: list[Any] = []
             self._loaded = 0
+            self.hydra_keys: dict[HydraPath, str] = {}
+            """Keys below ``hydra`` that a file of the user's set -> the file (for messages)."""
+            self.untrusted: dict[str, str] = {}
+            """Config paths read from a user's file -> how messages name the file."""
+
+        @property
+        def parsed(self) -> list[Any]:
+            """The command line's overrides as Hydra parsed them."""
+            return self._parsed
 
         def _parse_overrides_and_create_caching_repo(self, config_name: Any, overrides: Any) -> Any:
             parsed, repo = super()._parse_overrides_and_create_caching_repo(config_name, overrides)
             self._parsed = parsed
-            return parsed, repo
+            return parsed, _CheckedRepository(repo, self)
 
         def _load_single_config(self, default: Any, repo: Any) -> Any:
             result = super()._load_single_config(default, repo)
             path = str(default.config_path or "")
+            source = self.untrusted.get(path)
+            if source is not None and isinstance(result.config, DictConfig):
+                keys = refuse_file_hydra(result.config.get("hydra"), source)
+                self.hydra_keys.update(dict.fromkeys(keys, source))
             if path.startswith("hydra/") or str(default.package or "").startswith("hydra"):
                 return result
             group, _, option = path.rpartition("/")
@@ -279,8 +303,60 @@ def _loader_class() -> Any:
     return _Loader
 
 
+class _CheckedRepository:
+    """Hydra's config repository, reading a user's files as :func:`~confsched.compose.files.read_text`
+    reads a spec file (size, UTF-8, YAML nodes and depth) and checking their resolvers, before Hydra
+    builds them; a config path with ``..`` (a defaults entry or option leaving the config dirs) is
+    refused. Files of the shipped tree and of installed packages are confsched's and Hydra's own."""
+
+    def __init__(self, repo: Any, loader: Any) -> None:
+        self._repo = repo
+        self._loader = loader
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self._repo, name)
+
+    def load_config(self, config_path: str) -> Any:
+        if ".." in config_path.replace("\\", "/").split("/"):
+            raise ConfigError(
+                config_path.rpartition("/")[0] or config_path,
+                f"'{config_path}' leaves the config directories: a defaults entry or option names a "
+                "config inside them (no '..')",
+            )
+        file = self._user_file(config_path)
+        if file is not None:
+            primary = self._loader.primary
+            own = config_path == primary.name or any(part.startswith(SCRATCH_PREFIX) for part in file.parts)
+            source = (primary.label or config_path) if own else shown_path(file)  # the primary: as named
+            read_text(file, source)
+        result = self._repo.load_config(config_path)
+        if file is not None and result is not None:
+            check_resolvers(result.config, source)
+            self._loader.untrusted[config_path] = source
+        return result
+
+    def _user_file(self, config_path: str) -> Path | None:
+        """The file Hydra reads for ``config_path`` when it is a user's (not the shipped tree's)."""
+        shipped = shipped_config_dir()
+        for config_source in self._repo.get_sources():
+            if not config_source.is_config(config_path):
+                continue
+            if config_source.scheme() != "file":
+                return None
+            file = Path(config_source.path) / f"{config_path}.yaml"
+            if not file.is_file():
+                file = file.with_suffix(".yml")
+            return None if file.resolve().is_relative_to(shipped) else file
+        return None
+
+
 def to_data(config: DictConfig, *, source: str = "") -> Any:
-    """Resolve interpolations and return plain data; a failing interpolation names its key."""
+    """Resolve interpolations and return plain data; a failing interpolation names its key.
+
+    The expansion is bounded first (:func:`~confsched.compose.interpolation.check_expansion`)."""
+    check_expansion(config, source=source)
     try:
         return OmegaConf.to_container(config, resolve=True)
     except OmegaConfBaseException as exc:
@@ -295,4 +371,8 @@ def load(path: str | Path) -> Spec:
     Errors name the file: ``my.yaml: scheduler.warmup: 5000 steps exceeds the run (1950 steps)``.
     """
     source = str(path)
-    return validate(to_data(read_file(path, source), source=source), source=source)
+    config = read_file(path, source)
+    keys = refuse_file_hydra(config.get("hydra", None), source)
+    check_expansion(config, source=source)
+    check_hydra(config, dict.fromkeys(keys, source), ())
+    return validate(to_data(config, source=source), source=source)

@@ -63,6 +63,11 @@ def rewrite(
         if is_hydra_override(override) or kind not in ("CHANGE", "ADD"):
             out.append(text)
         elif group in groups and override.package is None:
+            if override.value() is None:
+                raise ConfigError(
+                    group,
+                    f"'{text}' chooses no option: give one ({group}=NAME), or drop the group with ~{group}",
+                )
             if kind == "CHANGE" and group not in chosen:
                 out.append(f"+{text}")
             elif kind == "ADD" and group in chosen:

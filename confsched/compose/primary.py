@@ -26,9 +26,10 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from confsched.compose.files import read_file
+from confsched.compose.hydra_section import refuse_file_hydra
 from confsched.compose.search import search_dirs
 
-__all__ = ["FILE_OPTION", "Primary", "group_of", "open_primary"]
+__all__ = ["FILE_OPTION", "SCRATCH_PREFIX", "Primary", "group_of", "open_primary"]
 
 FILE_OPTION = "(file)"
 """The option name under which a spec file's own section is chosen (never a name a user types)."""
@@ -55,11 +56,11 @@ class Primary:
         return tuple(d for d in self.dirs if not _is_scratch(d))
 
 
-_SCRATCH_PREFIX = "confsched-primary-"
+SCRATCH_PREFIX = "confsched-primary-"
 
 
 def _is_scratch(directory: Path) -> bool:
-    return directory.name.startswith(_SCRATCH_PREFIX)
+    return directory.name.startswith(SCRATCH_PREFIX)
 
 
 @contextmanager
@@ -77,6 +78,7 @@ def open_primary(
         yield Primary(dirs, config_name, label, groups)
         return
     config = read_file(file, label or config_name)
+    refuse_file_hydra(config.get("hydra", None), label or config_name)  # before Hydra reads it
     defaults = config.get("defaults", None)
     entries = list(defaults) if defaults is not None else []
     chosen = {group_of(entry) for entry in entries} - {None}
@@ -88,7 +90,7 @@ def open_primary(
     if not sections:
         yield Primary(dirs, config_name, label, groups, frozenset(str(g) for g in chosen))
         return
-    with tempfile.TemporaryDirectory(prefix=_SCRATCH_PREFIX) as scratch:
+    with tempfile.TemporaryDirectory(prefix=SCRATCH_PREFIX) as scratch:
         here = Path(scratch)
         _mirror(file.parent, here, skip={file.name, *sections})
         for key in sections:

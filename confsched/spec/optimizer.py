@@ -42,7 +42,9 @@ __all__ = [
 ]
 
 Beta = Annotated[float, Field(ge=0, lt=1), NotBool]
-_GROUP_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
+_GROUP_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
+"""A group name, matched whole (``fullmatch``: ``$`` would let ``"head\n"`` through): printable, no
+control characters, at most ``name_chars`` long (:mod:`confsched.limits`)."""
 
 
 class GroupSpec(StrictModel):
@@ -61,7 +63,11 @@ class GroupSpec(StrictModel):
 
     @model_validator(mode="after")
     def _one_lr(self) -> GroupSpec:
-        if not _GROUP_NAME.match(self.name) or self.name == "default":
+        from confsched.limits import LIMITS
+
+        if len(self.name) > LIMITS["name_chars"].value():
+            raise SpecError("name", f"the group name has {LIMITS['name_chars'].exceeded(len(self.name))}")
+        if not _GROUP_NAME.fullmatch(self.name) or self.name == "default":
             raise SpecError(
                 "name",
                 f"{self.name!r} is not a usable group name "

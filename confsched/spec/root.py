@@ -506,14 +506,59 @@ def validate(data: object, *, source: str = "") -> Spec:
         return data
     if not isinstance(data, Mapping):
         raise SpecError("", f"a spec must be a mapping of sections, got {_describe(data)}", source=source)
+    check_plain(data, source=source)
     try:
         data = refuse_code(data)
     except SpecError as error:
         raise error.within("", source=source) from None
     try:
-        return Spec.model_validate(data)
+        spec = Spec.model_validate(data)
     except ValidationError as exc:
         raise spec_error(exc, source=source) from None
+    check_plain(data, source=source, integers=True)  # after the knobs' own, more specific checks
+    return spec
+
+
+# ---- bounded input: nesting depth (before pydantic sees it) and integer size (after) ---------------------
+
+INT_BOUND = 2**63
+"""Integers of a spec lie in ``(-2**63, 2**63)``: a step count, a size or a seed beyond 64 bits is a
+mistake (``training.epochs=10**400`` would overflow the step arithmetic)."""
+
+
+def check_plain(data: Mapping[str, Any], *, source: str = "", integers: bool = False) -> None:
+    """Refuse data nested deeper than the ``depth`` limit (:mod:`confsched.limits`) or, with
+    ``integers``, holding an integer outside ``(-2**63, 2**63)``, with one line naming the path;
+    checked without recursion, so a 10,000-deep mapping is an error, not a RecursionError."""
+    from confsched.limits import LIMITS
+
+    most = LIMITS["depth"].value()
+    stack: list[tuple[str, Any, int]] = [("", data, 0)]
+    while stack:
+        path, value, depth = stack.pop()
+        if isinstance(value, Mapping | list | tuple):
+            if depth >= most:
+                raise SpecError(path, f"nests {LIMITS['depth'].exceeded()}", source=source)
+            items = value.items() if isinstance(value, Mapping) else enumerate(value)
+            for key, item in items:
+                where = (
+                    f"{path}[{key}]"
+                    if not isinstance(value, Mapping)
+                    else ".".join(p for p in (path, str(key)) if p)
+                )
+                stack.append((where, item, depth + 1))
+        elif (
+            integers
+            and isinstance(value, int)
+            and not isinstance(value, bool)
+            and not -INT_BOUND < value < INT_BOUND
+        ):
+            power = int(abs(value).bit_length() * math.log10(2))  # str() refuses 4,300+ digits
+            raise SpecError(
+                path,
+                f"about 10**{power} is out of range (integers lie between -2**63 and 2**63)",
+                source=source,
+            )
 
 
 # ---- a config is data: keys that would import or call something ------------------------------
