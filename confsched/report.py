@@ -295,9 +295,11 @@ def write_report(sweep: Sweep) -> list[Path]:
 
 
 def _atomic_write(path: Path, text: str) -> None:
-    scratch = path.with_name(f".{path.name}.tmp")
-    scratch.write_text(text)
-    scratch.replace(path)
+    """``path`` holds ``text``, whole or not at all (:func:`confsched.outputs.replacing`)."""
+    from confsched.outputs import replacing
+
+    with replacing(path) as scratch:
+        scratch.write_text(text)
 
 
 def _figure(sweep: Sweep, path: Path) -> None:
@@ -346,7 +348,9 @@ def _figure(sweep: Sweep, path: Path) -> None:
     for i, knob in enumerate(panels):
         assert metric is not None
         _metric_panel(fig.add_subplot(grid[1, i]), sweep, knob, metric, palette)
-    fig.savefig(path)
+    from confsched.plot import save
+
+    save(fig, path)
 
 
 def _metric_panel(ax: Any, sweep: Sweep, knob: str, metric: str, palette: _Palette) -> None:
