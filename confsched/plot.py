@@ -212,6 +212,7 @@ def _smallest_positive(curve: FloatArray) -> float:
 
 
 _LOG_QUANTILE = 0.05
+_LOG_SAMPLE = 1_000_000
 
 
 def wants_log_y(curve: FloatArray) -> bool:
@@ -220,7 +221,9 @@ def wants_log_y(curve: FloatArray) -> bool:
     group, every step). A curve that is small only briefly (a warmup from 0, the last steps of a
     decay to 0) stays on a linear axis, where it reads best; one that spends a tenth of the run
     three decades down (multistep, exponential) gets a log axis."""
-    positive = curve[curve > 0]
+    values = curve.ravel()
+    values = values[:: max(1, values.size // _LOG_SAMPLE)]  # a 10M-step curve: every 10th value
+    positive = values[values > 0]
     if positive.size == 0:
         return False
     low = float(np.quantile(positive, _LOG_QUANTILE, method="lower"))
@@ -247,40 +250,56 @@ _JUMP_CONTRAST = 10.0
 smooth schedule's steps change about as much as their neighbours (a cosine's last steps to 0 too)."""
 
 
+_BLOCK = 1 << 20
+"""Steps examined at a time by :func:`_rises` and :func:`_jumps`: a 10M-step curve needs a few
+blocks' worth of temporaries, not a few copies of the curve."""
+_MAX_TURNS = 1000
+
+
 def _rises(lr: FloatArray, span: float) -> IntArray:
     """The first step of each rise after a fall (a warm restart with its own warmup, a cycle) that
-    climbs more than a tenth of the curve's range; none if the curve wiggles more than
-    :data:`_MAX_TURNS` times (noise)."""
-    change = np.diff(lr)
-    moving = np.flatnonzero(change)
-    signs = np.sign(change[moving])
-    turns = np.flatnonzero((signs[:-1] < 0) & (signs[1:] > 0)) + 1  # index into moving: a rise after a fall
-    if len(turns) == 0 or len(turns) > _MAX_TURNS:
-        return np.zeros(0, dtype=np.int64)
-    starts = moving[turns]  # change[starts] > 0: lr[starts + 1] is the first higher step
-    peaks = np.flatnonzero((signs[:-1] > 0) & (signs[1:] < 0)) + 1
-    tops = np.append(moving[peaks], len(lr) - 1)
-    ends = tops[np.minimum(np.searchsorted(tops, starts), len(tops) - 1)]
-    climbs = lr[np.maximum(ends, starts + 1)] - lr[starts]
-    found = starts[climbs > 0.1 * span]
+    climbs more than a tenth of the curve's range before the next one; none if the curve turns up
+    more than :data:`_MAX_TURNS` times (noise)."""
+    found: list[IntArray] = [np.zeros(0, dtype=np.int64)]
+    last = 0.0  # the sign of the last change that was not 0, carried across blocks
+    count = 0
+    for start in range(0, len(lr) - 1, _BLOCK):
+        change = np.diff(lr[start : start + _BLOCK + 1])
+        moving = np.flatnonzero(change)
+        signs = np.sign(change[moving])
+        before = np.concatenate([[last], signs[:-1]])
+        turns = moving[(before < 0) & (signs > 0)] + start  # lr[turn + 1] > lr[turn], after a fall
+        count += len(turns)
+        if count > _MAX_TURNS:
+            return np.zeros(0, dtype=np.int64)
+        found.append(turns.astype(np.int64))
+        if len(signs):
+            last = float(signs[-1])
+    starts = np.concatenate(found)
+    if len(starts) == 0:
+        return starts
+    climbs = np.maximum.reduceat(lr, starts) - lr[starts]  # up to the next rise (or the end)
+    kept = starts[climbs > 0.1 * span]
     # the trough starts the cycle; a jump straight up starts it one step later (the higher step)
-    jumped = change[found] > _JUMP_CONTRAST * np.abs(change[np.maximum(found - 1, 0)])
-    return (found + jumped).astype(np.int64)
-
-
-_MAX_TURNS = 1000
+    up = lr[kept + 1] - lr[kept]
+    fall = np.abs(lr[kept] - lr[np.maximum(kept - 1, 0)])
+    return (kept + (up > _JUMP_CONTRAST * fall)).astype(np.int64)
 
 
 def _jumps(lr: FloatArray) -> IntArray:
     """The steps ``k`` where ``lr[k]`` jumps from ``lr[k - 1]`` (see :data:`_JUMP_RATIO`)."""
-    change = np.abs(np.diff(lr))
-    if change.size == 0:
-        return np.zeros(0, dtype=np.int64)
-    padded = np.concatenate([[0.0], change, [0.0]])
-    neighbours = np.maximum(padded[:-2], padded[2:])
-    level = np.maximum(lr[:-1], lr[1:])
-    found = (change > _JUMP_RATIO * level) & (change > _JUMP_CONTRAST * neighbours)
-    return np.flatnonzero(found).astype(np.int64) + 1
+    found: list[IntArray] = [np.zeros(0, dtype=np.int64)]
+    for start in range(0, len(lr) - 1, _BLOCK):
+        low = max(start - 1, 0)  # one change before the block and one after: its neighbours
+        piece = lr[low : start + _BLOCK + 2]
+        change = np.abs(np.diff(piece))
+        padded = np.concatenate([[0.0], change, [0.0]])
+        neighbours = np.maximum(padded[:-2], padded[2:])
+        level = np.maximum(piece[:-1], piece[1:])
+        jump = (change > _JUMP_RATIO * level) & (change > _JUMP_CONTRAST * neighbours)
+        steps = np.flatnonzero(jump) + low + 1
+        found.append(steps[(steps > start) & (steps <= start + _BLOCK)].astype(np.int64))
+    return np.concatenate(found)
 
 
 def phase_marks(spec: Spec, curve: FloatArray | None = None) -> list[Mark]:
@@ -316,14 +335,14 @@ def phase_marks(spec: Spec, curve: FloatArray | None = None) -> list[Mark]:
     if plateau_end - first_top > max(n // 100, 1) and plateau_end < n and plateau_end not in jumps:
         marks.append(Mark(plateau_end, "decay", f"decay starts: step {plateau_end}"))
     taken = {m.step for m in marks} | {warmup}
-    jumps = np.union1d(jumps, _rises(lr, span))
-    for step in jumps.tolist():
+    rises = _rises(lr, span)
+    for step in np.union1d(jumps, rises).tolist():
         if step in taken:
             continue
-        up = lr[step] > lr[step - 1]
-        kind = "restart" if up else "milestone"
-        text = f"restart: step {step}" if up else f"x{lr[step] / lr[step - 1]:.3g}: step {step}"
-        marks.append(Mark(step, kind, text))
+        if step in rises or lr[step] > lr[step - 1]:
+            marks.append(Mark(step, "restart", f"restart: step {step}"))
+        else:
+            marks.append(Mark(step, "milestone", f"x{lr[step] / lr[step - 1]:.3g}: step {step}"))
     return sorted(marks, key=lambda m: m.step)
 
 
