@@ -220,8 +220,8 @@ def _plot(job: Job, options: PlotOptions = PlotOptions()) -> None:
         spec,
         job.output_dir / "lr_schedule.png",
         curve,
-        x=options.x,
-        log_y=options.log_y,  # type: ignore[arg-type]
+        x=options.x,  # type: ignore[arg-type]
+        log_y=options.log_y,
     )
     lines = [schedule_title(spec, curve), f"wrote {shown_path(png)} ({size_text(png.stat().st_size)})"]
     table = write_table(spec, job.output_dir / "lr_schedule", curve, options.table)
@@ -413,8 +413,10 @@ def _plot_options(args: list[str]) -> tuple[list[str], PlotOptions]:
                     "",
                     f"{flag}: {value!r} is not {what}{did_you_mean(value, choices)} ({', '.join(choices)})",
                 )
-            field = "x" if flag == "--x-axis" else "table"
-            options = dataclasses.replace(options, **{field: value})
+            if flag == "--x-axis":
+                options = dataclasses.replace(options, x=value)
+            else:
+                options = dataclasses.replace(options, table=value)
         elif word in ("--log-y", "--linear-y"):
             options = dataclasses.replace(options, log_y=word == "--log-y")
         else:

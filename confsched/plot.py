@@ -96,9 +96,10 @@ def schedule_title(spec: Spec, curve: FloatArray | None = None) -> str:
         size = f"{_si(tokens)} tokens" if tokens else f"{_si(plan.total_samples)} samples"
         length = f"{spec.total_steps} steps ({size}{', batch ramp' if plan.ramps else ''})"
     elif plan.max_steps is not None:
-        length = f"{spec.total_steps} steps (max_steps)"
+        length = f"{_count(spec.total_steps, 'step')} (max_steps)"
     else:
-        length = f"{spec.total_steps} steps ({plan.epochs} epochs × {spec.steps_per_epoch})"
+        epochs = _count(plan.epochs or 0, "epoch")
+        length = f"{_count(spec.total_steps, 'step')} ({epochs} × {spec.steps_per_epoch})"
     warmup = f"warmup {spec.warmup_steps} steps" if spec.warmup_steps else "no warmup"
     if not spec.warmup_steps and spec.family.driven_by == "step":
         lr = (lr_curve(spec) if curve is None else curve)[:, 0]
@@ -106,6 +107,11 @@ def schedule_title(spec: Spec, curve: FloatArray | None = None) -> str:
         if peak > 0 and lr[0] < lr[peak]:
             warmup = f"rises to its peak over {peak} steps"
     return f"{spec.scheduler.name} · {spec.optimizer.name} · {length} · {warmup}"
+
+
+def _count(n: int, noun: str) -> str:
+    """``1 step``, ``1950 steps``."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def envelope(values: FloatArray, columns: int) -> tuple[IntArray, FloatArray]:
@@ -162,10 +168,9 @@ def plot_schedule(
     fig, ax, *below = _axes(1 + len(panels))
     xs = x_values(spec, np.arange(len(curve) + 1), x)
     columns = _pixel_columns(fig)
-    for i, name in enumerate(spec.group_names):
-        label = f"{name} (base lr {spec.group_base_lrs[name]:.3g})"
-        steps, values = envelope(curve[:, i], columns)
-        ax.plot(xs[steps], values, label=label, linewidth=2, drawstyle="steps-post")
+    for i, names in _shared_lines(curve, spec.group_names):
+        label = f"{_names(names, len(spec.group_names))} (base lr {spec.group_base_lrs[names[0]]:.3g})"
+        ax.plot(*_stairs(curve[:, i], xs, columns), label=label, linewidth=2, drawstyle="steps-post")
     for panel, (_, label, values) in zip(below, panels, strict=True):
         _draw_quantity(panel, spec, label, values, xs, columns)
     if x == "steps" and not spec.plan.counts_samples:
@@ -378,21 +383,42 @@ def _draw_marks(ax: Any, below: Sequence[Any], marks: list[Mark], xs: IntArray) 
             )
 
 
+def _shared_lines(values: FloatArray, names: Sequence[str]) -> list[tuple[int, list[str]]]:
+    """``(column, group names)`` per distinct column of ``values``: groups whose values are equal at
+    every step share one line (drawn once, so no line hides another) and one legend entry."""
+    lines: list[tuple[int, list[str]]] = []
+    for i, name in enumerate(names):
+        same = next((line for line in lines if np.array_equal(values[:, line[0]], values[:, i])), None)
+        if same is None:
+            lines.append((i, [name]))
+        else:
+            same[1].append(name)
+    return lines
+
+
+def _names(names: list[str], groups: int) -> str:
+    """``head``, ``default, head``, ``every group (8)``, ``g0, ..., g6 (7 groups)``."""
+    if len(names) == groups > 1:
+        return f"every group ({groups})"
+    return ", ".join(names) if len(names) <= 3 else f"{names[0]}, ..., {names[-1]} ({len(names)} groups)"
+
+
+def _stairs(values: FloatArray, xs: IntArray, columns: int) -> tuple[IntArray, FloatArray]:
+    """What to draw with ``drawstyle="steps-post"``: the :func:`envelope` of ``values``, and the
+    last value once more at the end of its step, so that step ``k`` covers ``[x(k), x(k + 1))`` and
+    the last step (the only one, in a one-step run) shows."""
+    steps, drawn = envelope(values, columns)
+    if len(values) == 0:
+        return xs[:0], drawn
+    return np.append(xs[steps], xs[len(values)]), np.append(drawn, drawn[-1])
+
+
 def _draw_quantity(ax: Any, spec: Spec, label: str, values: FloatArray, xs: IntArray, columns: int) -> None:
     """A panel under the LR: one line per group whose values differ from the lines drawn before
     (groups with equal values share a line and a legend entry)."""
-    drawn: dict[bytes, list[str]] = {}
-    for i, name in enumerate(spec.group_names):
-        drawn.setdefault(values[:, i].tobytes(), []).append(name)
-    for key, names in drawn.items():
-        steps, column = envelope(np.frombuffer(key, dtype=np.float64), columns)
-        if len(names) == len(spec.group_names) > 1:
-            shown = f"every group ({len(names)})"
-        else:
-            shown = (
-                ", ".join(names) if len(names) <= 3 else f"{names[0]}, ..., {names[-1]} ({len(names)} groups)"
-            )
-        ax.plot(xs[steps], column, label=shown, linewidth=1.8, drawstyle="steps-post")
+    for i, names in _shared_lines(values, spec.group_names):
+        shown = _names(names, len(spec.group_names))
+        ax.plot(*_stairs(values[:, i], xs, columns), label=shown, linewidth=1.8, drawstyle="steps-post")
     ax.set_ylabel(label)
     top = float(values.max(initial=0.0))
     ax.set_ylim(0, top * 1.25 or 1.0)
@@ -448,7 +474,7 @@ def plot_overlay(
     for i, curve in enumerate(curves):
         width = 1.5 + 2.5 * (len(curves) - 1 - i) / max(len(curves) - 1, 1) if layered else 1.8
         ax.plot(
-            *envelope(curve.lrs, columns),
+            *_stairs(curve.lrs, np.arange(len(curve.lrs) + 1, dtype=np.int64), columns),
             curve.style,
             color=curve.color,
             label=curve.label,
@@ -590,7 +616,7 @@ def _finish(
     bottom.set_xlabel(_X_LABELS[x])
     for upper in [ax, *below][:-1]:
         upper.tick_params(labelbottom=False)
-    if x != "steps":
+    if x != "steps" or xmax >= 100_000:  # 2.5M, not 0.25 and a "1e7" in the corner
         bottom.xaxis.set_major_formatter(FuncFormatter(lambda value, _: _si(value)))
     ax.set_ylabel("learning rate")
     ax.set_xlim(0, max(xmax, 1))

@@ -189,15 +189,14 @@ def _counts(table: Table, *, step: bool = True) -> dict[str, IntArray]:
 def _write_npz(table: Table, path: Path) -> None:
     """``values`` row ``k`` is step ``k`` (no ``step`` array: it would double a one-group file)."""
     with path.open("wb") as file:  # a file object: np.savez would add ".npz" to a name
-        np.savez(
-            file, **_counts(table, step=False), columns=np.array(table.names, dtype=str), values=table.values
-        )
+        arrays: dict[str, Any] = {**_counts(table, step=False), "columns": np.array(table.names, dtype=str)}
+        np.savez(file, values=table.values, **arrays)
 
 
 def _pyarrow() -> Any:
     try:
-        import pyarrow
-        import pyarrow.parquet
+        import pyarrow  # type: ignore[import-untyped,unused-ignore]
+        import pyarrow.parquet  # type: ignore[import-untyped,unused-ignore]
     except ImportError:
         raise ConfigError(
             "", "--format parquet needs pyarrow: pip install 'confsched[parquet]' (or use --format npz)"

@@ -30,6 +30,13 @@ def leftovers(directory: Path) -> list[str]:
     return sorted(p.name for p in directory.iterdir() if p.name.startswith("."))
 
 
+def write_then_raise(path: Path, text: str, error: BaseException) -> None:
+    """Start writing ``path`` through :func:`replacing`, then fail with ``error``."""
+    with replacing(path) as scratch:
+        scratch.write_text(text)
+        raise error
+
+
 # ---- replacing --------------------------------------------------------------------------------
 
 
@@ -37,7 +44,8 @@ def test_a_file_is_replaced_whole_and_keeps_the_usual_permissions(tmp_path):
     path = tmp_path / "t.csv"
     path.write_text("old\n")
     with replacing(path) as scratch:
-        assert scratch.parent == tmp_path and scratch.suffix == ".csv" and scratch != path
+        assert (scratch.parent, scratch.suffix) == (tmp_path, ".csv")
+        assert scratch != path
         scratch.write_text("new\n")
         assert path.read_text() == "old\n"  # readers see the old file until the rename
     assert path.read_text() == "new\n"
@@ -51,15 +59,13 @@ def test_a_file_is_replaced_whole_and_keeps_the_usual_permissions(tmp_path):
 def test_an_interrupted_write_leaves_the_old_file_and_no_partial_one(tmp_path, interruption):
     path = tmp_path / "t.csv"
     path.write_text("old\n")
-    with pytest.raises(interruption), replacing(path) as scratch:
-        scratch.write_text("half a ta")
-        raise interruption()
+    with pytest.raises(interruption):
+        write_then_raise(path, "half a ta", interruption())
     assert path.read_text() == "old\n"
     assert leftovers(tmp_path) == []
     fresh = tmp_path / "fresh.png"
-    with pytest.raises(KeyboardInterrupt), replacing(fresh) as scratch:
-        scratch.write_bytes(b"\x89PNG")
-        raise KeyboardInterrupt
+    with pytest.raises(KeyboardInterrupt):
+        write_then_raise(fresh, "\x89PNG", KeyboardInterrupt())
     assert not fresh.exists()
     assert leftovers(tmp_path) == []
 
@@ -75,9 +81,8 @@ def test_an_interrupted_write_leaves_the_old_file_and_no_partial_one(tmp_path, i
 def test_a_failed_write_is_one_line_naming_the_file(tmp_path, monkeypatch, code, said):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "out").mkdir()
-    with pytest.raises(OutputError) as caught, replacing(Path("out/lr_schedule.csv")) as scratch:
-        scratch.write_text("x")
-        raise OSError(code, os.strerror(code))
+    with pytest.raises(OutputError) as caught:
+        write_then_raise(Path("out/lr_schedule.csv"), "x", OSError(code, os.strerror(code)))
     assert str(caught.value) == f"out/lr_schedule.csv: cannot write: {said}"
     assert leftovers(tmp_path / "out") == []
 
@@ -88,8 +93,7 @@ def test_a_directory_that_cannot_be_written_is_one_line(tmp_path, monkeypatch):
 
     monkeypatch.setattr("tempfile.mkstemp", refuse)
     with pytest.raises(OutputError, match=r"t\.npz: cannot write: Read-only file system \(EROFS\)$"):
-        with replacing(tmp_path / "t.npz"):
-            pass
+        write_then_raise(tmp_path / "t.npz", "x", AssertionError("not reached"))
 
 
 def test_a_symlink_is_refused_and_its_target_untouched(tmp_path):
@@ -97,15 +101,14 @@ def test_a_symlink_is_refused_and_its_target_untouched(tmp_path):
     victim.write_text("precious\n")
     link = tmp_path / "lr_schedule.csv"
     link.symlink_to(victim)
-    with pytest.raises(OutputError, match="is a symbolic link .* does not write through links"):
-        with replacing(link):
-            pytest.fail("nothing may be written")
+    with pytest.raises(OutputError, match=r"is a symbolic link .* does not write through links"):
+        write_then_raise(link, "x", AssertionError("nothing may be written"))
     dangling = tmp_path / "lr_schedule.png"
     dangling.symlink_to(tmp_path / "nowhere" / "x")
     with pytest.raises(OutputError, match="is a symbolic link"):
-        with replacing(dangling):
-            pass
-    assert victim.read_text() == "precious\n" and link.is_symlink()
+        write_then_raise(dangling, "x", AssertionError("nothing may be written"))
+    assert victim.read_text() == "precious\n"
+    assert link.is_symlink()
 
 
 def test_sizes_are_said_in_decimal_units():
@@ -142,7 +145,7 @@ def test_every_format_reads_back_bit_exact(one_cycle_two_groups, tmp_path, fmt):
     expected = np.hstack([confsched.lr_curve(spec), confsched.momentum_curve(spec)])
     assert values.shape == (1950, 4)
     assert values.tobytes() == expected.tobytes()  # bit for bit
-    assert values[0, 0] == 4.000000000000004e-05 and values[0, 2] == 0.95  # 1e-3 / 25, as torch has it
+    assert (values[0, 0], values[0, 2]) == (4.000000000000004e-05, 0.95)  # 1e-3 / 25, as torch has it
     assert leftovers(tmp_path) == []
 
 
@@ -216,7 +219,8 @@ def test_plot_says_what_it_wrote_and_honours_format_and_scale(tmp_path):
     out = ok(confsched_cli("plot", "hydra.run.dir=o", "--format=npz", "--log-y", cwd=tmp_path))
     lines = out.splitlines()
     assert lines[0] == "cosine · adamw · 1950 steps (50 epochs × 39) · warmup 100 steps"
-    assert lines[1].startswith("wrote o/lr_schedule.png (") and lines[1].endswith(" kB)")
+    png = (tmp_path / "o" / "lr_schedule.png").stat().st_size
+    assert lines[1] == f"wrote o/lr_schedule.png ({size_text(png)})"
     size = (tmp_path / "o" / "lr_schedule.npz").stat().st_size
     assert lines[2] == f"wrote o/lr_schedule.npz (1,950 rows, {size_text(size)}; exact values)"
     assert not (tmp_path / "o" / "lr_schedule.csv").exists()
@@ -267,7 +271,8 @@ def test_ctrl_c_during_plot_exits_130_with_one_line_and_no_partial_file(tmp_path
     )
     deadline = time.monotonic() + 90
     while not (out.is_dir() and any(p.name.startswith(".lr_schedule.csv.") for p in out.iterdir())):
-        assert process.poll() is None and time.monotonic() < deadline, "the CSV was never started"
+        assert process.poll() is None, "the CSV was never started"
+        assert time.monotonic() < deadline, "the CSV was never started"
         time.sleep(0.02)
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=60)
