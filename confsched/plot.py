@@ -372,9 +372,11 @@ def _draw_marks(ax: Any, below: Sequence[Any], marks: list[Mark], xs: IntArray) 
         if i < _LABELLED:
             more = len(marks) - _LABELLED
             text = mark.text + (f" (+{more} more)" if i == _LABELLED - 1 and more > 0 else "")
+            right = at > 0.75 * xs[-1]  # near the right edge: the label goes left of its line
             ax.annotate(
-                f" {text}",
+                f"{text} " if right else f" {text}",
                 xy=(at, 0.98 - 0.06 * (i % 4)),
+                ha="right" if right else "left",
                 xycoords=("data", "axes fraction"),
                 va="top",
                 fontsize=8.5,
@@ -540,7 +542,8 @@ def _place_axes(fig: Any, ax: Any, below: Sequence[Any] = ()) -> None:
     renderer = fig.canvas.get_renderer()
     font = FontProperties(size=rcParams["ytick.labelsize"])
     pixels = max(
-        (renderer.get_text_width_height_descent(t, font, ismath=False)[0] for t in labels), default=0
+        (renderer.get_text_width_height_descent(t, font, ismath=t.startswith("$"))[0] for t in labels),
+        default=0,
     )
     width, height = fig.get_size_inches()
     top = _TOP_AXIS_INCHES if ax.child_axes else _TITLE_INCHES  # the epoch axis sits on top
