@@ -12,6 +12,8 @@ and the scheduler classes are loaded on first use.
 from __future__ import annotations
 
 import importlib
+import sys
+import types
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -88,7 +90,7 @@ _LAZY = {
     **dict.fromkeys(("Spec", "validate"), "confsched.spec.root"),
     **dict.fromkeys(("StepPlan", "plan_steps"), "confsched.steps"),
     # the Hydra side
-    **dict.fromkeys(("compose", "load"), "confsched.loading"),
+    "load": "confsched.loading",
     "from_hydra": "confsched.compose.hydra_app",
     # torch
     **dict.fromkeys(("build", "build_optimizer", "build_scheduler"), "confsched.builder"),
@@ -114,3 +116,25 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return sorted({*globals(), *_LAZY})
+
+
+class _Package(types.ModuleType):
+    """``confsched`` itself. Its name ``compose`` is the function (``confsched.compose([...])``),
+    although ``confsched.compose`` is also a subpackage: when the subpackage is first imported, the
+    import system records it as the attribute ``compose`` of this package, which would hide the
+    function. With the imports lazy, that may happen at any time, so the attribute is a property
+    and the import system's record is dropped (``from confsched.compose.sweep import ...`` and
+    ``sys.modules`` still reach the subpackage)."""
+
+    @property
+    def compose(self) -> Any:
+        from confsched.loading import compose
+
+        return compose
+
+    @compose.setter
+    def compose(self, value: Any) -> None:
+        pass
+
+
+sys.modules[__name__].__class__ = _Package

@@ -503,6 +503,9 @@ def console() -> None:
     (``gc.freeze``): the interpreter's teardown then skips collecting the ~100k objects of Hydra,
     pydantic and matplotlib, a quarter of a second of a ``confsched plot`` that takes 1.7 s.
     """
+    from confsched.outputs import PipeSafe
+
+    sys.stdout = PipeSafe(sys.stdout)
     code = main()
     gc.freeze()
     sys.exit(code)

@@ -30,10 +30,11 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, TextIO
 
 from confsched.errors import ConfschedError
 
-__all__ = ["OutputError", "quiet_stdout", "refuse_link", "replacing", "shown", "size_text"]
+__all__ = ["OutputError", "PipeSafe", "quiet_stdout", "refuse_link", "replacing", "shown", "size_text"]
 
 
 class OutputError(ConfschedError):
@@ -114,3 +115,28 @@ def quiet_stdout() -> None:
     the next write nor the interpreter's flush at exit raises or prints a traceback."""
     with contextlib.suppress(OSError, ValueError):  # stdout is not a file descriptor (a test's capture)
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
+class PipeSafe:
+    """A text stream (``sys.stdout``) whose writes end quietly when the reader has gone: Hydra
+    prints its help, ``--cfg`` and shell-completion scripts itself and reports a ``BrokenPipeError``
+    with a traceback, so the console script gives Hydra this stream instead of the bare one."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            quiet_stdout()
+            return len(text)
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            quiet_stdout()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
