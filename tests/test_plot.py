@@ -282,3 +282,30 @@ def _png_size(path):
     with open(path, "rb") as file:
         head = file.read(24)
     return struct.unpack(">II", head[16:24])
+
+
+def test_the_sweep_report_draws_every_group(make_spec, tmp_path):
+    from confsched.integrations.sweep import JobResult, write_result
+    from confsched.report import report
+
+    for job, lr in enumerate((1e-3, 3e-4)):
+        spec = make_spec(
+            optimizer={
+                "name": "adamw",
+                "lr": lr,
+                "groups": [
+                    {"name": "head", "params": ["h.*"], "lr_scale": 3.0},
+                    {"name": "same", "params": ["s.*"]},
+                ],
+            },
+        )
+        write_result(
+            tmp_path / str(job),
+            JobResult(job=job, overrides=(f"optimizer.lr={lr}",), status="completed", spec=spec.to_config()),
+        )
+    sweep, paths = report(tmp_path)
+    (first, second) = sweep.jobs
+    assert [name for name, _, _ in first.others] == ["head"]  # "same" equals the first group: not drawn twice
+    _, _, lrs = second.others[0]
+    assert float(lrs.max()) == pytest.approx(9e-4, rel=1e-12)  # lr_scale 3 x 3e-4
+    assert paths[-1].name == "sweep_report.png"
