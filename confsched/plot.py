@@ -256,55 +256,73 @@ smooth schedule's steps change about as much as their neighbours (a cosine's las
 
 
 _BLOCK = 1 << 20
-"""Steps examined at a time by :func:`_rises` and :func:`_jumps`: a 10M-step curve needs a few
+"""Steps examined at a time by :func:`_changes`: a 10M-step curve needs a few
 blocks' worth of temporaries, not a few copies of the curve."""
 _MAX_TURNS = 1000
 
 
-def _rises(lr: FloatArray, span: float) -> IntArray:
-    """The first step of each rise after a fall (a warm restart with its own warmup, a cycle) that
-    climbs more than a tenth of the curve's range before the next one; none if the curve turns up
-    more than :data:`_MAX_TURNS` times (noise)."""
-    found: list[IntArray] = [np.zeros(0, dtype=np.int64)]
-    last = 0.0  # the sign of the last change that was not 0, carried across blocks
+def _changes(lr: FloatArray, span: float) -> tuple[IntArray, IntArray]:
+    """``(jumps, rises)`` of ``lr``, in one pass a block at a time.
+
+    - ``jumps``: the steps ``k`` where ``lr[k]`` jumps from ``lr[k - 1]``: by more than
+      :data:`_JUMP_RATIO` of the level and :data:`_JUMP_CONTRAST` times the change of the step before
+      and of the step after;
+    - ``rises``: the first step of each rise after a fall (a warm restart with its own warmup, a
+      cycle) that climbs more than a tenth of the curve's range before the next rise; none if the
+      curve turns up more than :data:`_MAX_TURNS` times (noise). Steps without change between the
+      fall and the rise are skipped over.
+    """
+    n = len(lr)
+    jumps: list[IntArray] = [np.zeros(0, dtype=np.int64)]
+    turns: list[IntArray] = [np.zeros(0, dtype=np.int64)]
     count = 0
-    for start in range(0, len(lr) - 1, _BLOCK):
-        change = np.diff(lr[start : start + _BLOCK + 1])
-        moving = np.flatnonzero(change)
-        signs = np.sign(change[moving])
-        before = np.concatenate([[last], signs[:-1]])
-        turns = moving[(before < 0) & (signs > 0)] + start  # lr[turn + 1] > lr[turn], after a fall
-        count += len(turns)
+    for start in range(0, n - 1, _BLOCK):
+        low = max(start - 1, 0)  # one change before the block and one after: its neighbours
+        piece = lr[low : start + _BLOCK + 2]
+        change = np.diff(piece)  # change[i] = lr[low + i + 1] - lr[low + i]
+        size = np.abs(change)
+        neighbours = np.zeros_like(size)
+        np.maximum(size[:-2], size[2:], out=neighbours[1:-1])
+        neighbours[0] = size[1] if len(size) > 1 else 0.0
+        neighbours[-1] = max(neighbours[-1], size[-2]) if len(size) > 1 else 0.0
+        level = np.maximum(piece[:-1], piece[1:])
+        found = np.flatnonzero((size > _JUMP_RATIO * level) & (size > _JUMP_CONTRAST * neighbours)) + low + 1
+        jumps.append(found[(found > start) & (found <= start + _BLOCK)].astype(np.int64))
+        rising = change[1:] > 0
+        after_fall = np.flatnonzero(rising & (change[:-1] < 0)) + low + 1
+        after_flat = np.flatnonzero(rising & (change[:-1] == 0)) + low + 1
+        if len(after_flat) > _MAX_TURNS:
+            return np.concatenate(jumps), np.zeros(0, dtype=np.int64)
+        fell = [k for k in after_flat.tolist() if _fell_before(lr, k)]
+        found = np.union1d(after_fall, np.asarray(fell, dtype=np.int64))
+        found = found[(found >= start) & (found < start + _BLOCK)]  # index k: lr[k + 1] > lr[k]
+        count += len(found)
         if count > _MAX_TURNS:
-            return np.zeros(0, dtype=np.int64)
-        found.append(turns.astype(np.int64))
-        if len(signs):
-            last = float(signs[-1])
-    starts = np.concatenate(found)
+            return np.concatenate(jumps), np.zeros(0, dtype=np.int64)
+        turns.append(found.astype(np.int64))
+    starts = np.concatenate(turns)
     if len(starts) == 0:
-        return starts
+        return np.concatenate(jumps), starts
     climbs = np.maximum.reduceat(lr, starts) - lr[starts]  # up to the next rise (or the end)
     kept = starts[climbs > 0.1 * span]
     # the trough starts the cycle; a jump straight up starts it one step later (the higher step)
     up = lr[kept + 1] - lr[kept]
     fall = np.abs(lr[kept] - lr[np.maximum(kept - 1, 0)])
-    return (kept + (up > _JUMP_CONTRAST * fall)).astype(np.int64)
+    return np.concatenate(jumps), (kept + (up > _JUMP_CONTRAST * fall)).astype(np.int64)
 
 
-def _jumps(lr: FloatArray) -> IntArray:
-    """The steps ``k`` where ``lr[k]`` jumps from ``lr[k - 1]`` (see :data:`_JUMP_RATIO`)."""
-    found: list[IntArray] = [np.zeros(0, dtype=np.int64)]
-    for start in range(0, len(lr) - 1, _BLOCK):
-        low = max(start - 1, 0)  # one change before the block and one after: its neighbours
-        piece = lr[low : start + _BLOCK + 2]
-        change = np.abs(np.diff(piece))
-        padded = np.concatenate([[0.0], change, [0.0]])
-        neighbours = np.maximum(padded[:-2], padded[2:])
-        level = np.maximum(piece[:-1], piece[1:])
-        jump = (change > _JUMP_RATIO * level) & (change > _JUMP_CONTRAST * neighbours)
-        steps = np.flatnonzero(jump) + low + 1
-        found.append(steps[(steps > start) & (steps <= start + _BLOCK)].astype(np.int64))
-    return np.concatenate(found)
+def _fell_before(lr: FloatArray, k: int) -> bool:
+    """Whether the last change of ``lr`` before step ``k`` that is not 0 is a fall (looked for in
+    windows growing 16-fold, so a short plateau costs a short look)."""
+    window = 256
+    while True:
+        before = lr[max(k - window, 0) : k][::-1]  # lr[k - 1], lr[k - 2], ...
+        differs = before != lr[k]
+        if differs.any():
+            return bool(before[int(differs.argmax())] > lr[k])
+        if window >= k:
+            return False
+        window *= 16
 
 
 def phase_marks(spec: Spec, curve: FloatArray | None = None) -> list[Mark]:
@@ -328,19 +346,19 @@ def phase_marks(spec: Spec, curve: FloatArray | None = None) -> list[Mark]:
     warmup = spec.warmup_steps
     if 0 < warmup < n:
         marks.append(Mark(warmup, "warmup", f"warmup ends: step {warmup}"))
-    top, low = float(lr.max()), float(lr.min())
+    first_top = int(lr.argmax())  # the first step at the maximum
+    top, low = float(lr[first_top]), float(lr.min())
     span = top - low
     if span <= 0:
         return marks
-    jumps = _jumps(lr)
-    first_top = int(np.argmax(lr == top))
+    jumps, rises = _changes(lr, span)
     if not warmup and first_top > 0 and lr[0] < top:
         marks.append(Mark(first_top, "peak", f"peak: step {first_top}"))
-    plateau_end = first_top + int(np.argmin(np.append(lr[first_top:] == top, False)))  # first step below
+    below = lr[first_top:] != top  # argmax of booleans stops at the first True
+    plateau_end = first_top + int(below.argmax()) if below.any() else n
     if plateau_end - first_top > max(n // 100, 1) and plateau_end < n and plateau_end not in jumps:
         marks.append(Mark(plateau_end, "decay", f"decay starts: step {plateau_end}"))
     taken = {m.step for m in marks} | {warmup}
-    rises = _rises(lr, span)
     for step in np.union1d(jumps, rises).tolist():
         if step in taken:
             continue

@@ -126,8 +126,8 @@ def test_a_long_run_is_drawn_from_its_envelope_and_a_short_one_whole(make_spec, 
     monkeypatch.setattr(Axes, "plot", counting)
     plot_schedule(make_spec(training={"epochs": 1, "max_steps": 2_000_000}), tmp_path / "long.png")
     plot_schedule(make_spec(), tmp_path / "short.png")
-    assert 1000 < drawn[0] <= 2 * 1200 + 2  # 10 in x 120 dpi = 1200 pixel columns
-    assert drawn[1] == 1950
+    assert 1000 < drawn[0] <= 2 * 1200 + 3  # 10 in x 120 dpi = 1200 pixel columns
+    assert drawn[1] == 1950 + 1  # every step, and where the last one ends
 
 
 # ---- weight decay and momentum: panels and CSV columns ------------------------------------------
