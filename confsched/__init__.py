@@ -136,5 +136,10 @@ class _Package(types.ModuleType):
     def compose(self, value: Any) -> None:
         pass
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled by name, as pickle and cloudpickle take a plain module (a launcher's job holds
+        functions that refer to ``confsched``)."""
+        return (importlib.import_module, (self.__name__,))
+
 
 sys.modules[__name__].__class__ = _Package

@@ -296,3 +296,12 @@ def test_import_confsched_imports_neither_hydra_nor_torch_nor_matplotlib():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.splitlines() == ["[]", "['pydantic']"]  # the math needs the models, not Hydra or torch
+
+
+def test_the_lazy_package_pickles_by_name():
+    import pickle
+
+    cloudpickle = pytest.importorskip("cloudpickle")
+    assert pickle.loads(pickle.dumps(confsched)) is confsched
+    assert cloudpickle.loads(cloudpickle.dumps(confsched)) is confsched  # submitit pickles jobs so
+    assert callable(confsched.compose)  # the function, though confsched.compose is a subpackage too
