@@ -201,7 +201,7 @@ def plot_schedule(
         x=x,
         below=below,
         log_y=log,
-        ylow=_smallest_positive(curve),
+        ylow=_smallest_positive(curve) if log else 0.0,
     )
     return path
 
@@ -521,7 +521,7 @@ def plot_overlay(
     every = np.concatenate([c.lrs for c in curves]) if curves else np.zeros(0)
     ymax = float(every.max(initial=0.0))
     log = wants_log_y(every) if log_y is None else log_y
-    _finish(fig, ax, path, xmax=length, ymax=ymax, log_y=log, ylow=_smallest_positive(every))
+    _finish(fig, ax, path, xmax=length, ymax=ymax, log_y=log, ylow=_smallest_positive(every) if log else 0.0)
     return path
 
 
