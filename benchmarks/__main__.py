@@ -7,7 +7,7 @@ import sys
 
 from benchmarks.common import Row, print_table
 
-ALL = ("step", "curve", "compile", "plot", "plot10m", "sweep", "sweep_scale")
+ALL = ("latency", "step", "curve", "compile", "plot", "plot10m", "sweep", "sweep_scale")
 
 
 def main(names: list[str]) -> int:

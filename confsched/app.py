@@ -292,15 +292,25 @@ def _file_source(word: str, stack: ExitStack) -> Source:
     return Source(directory, file.stem, word)
 
 
-def _git(args: Sequence[str], cwd: str | Path) -> str:
+def _git(args: Sequence[str], cwd: str | Path, failure: str = "") -> str:
+    """``git ARGS`` in ``cwd``; its output. A failure is one line: ``failure`` if given (git's own
+    text, several lines of it, is not shown), else git's last line."""
     try:
-        result = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=False)
+        result = subprocess.run(
+            ["git", *args], cwd=cwd, capture_output=True, text=True, errors="replace", check=False
+        )
     except FileNotFoundError:
         raise ConfigError("", "git is not installed; cannot read a file at a revision") from None
     if result.returncode != 0:
-        reason = (result.stderr.strip().splitlines() or ["failed"])[-1]
+        if failure:
+            raise ConfigError("", failure)
+        reason = (result.stderr.strip().splitlines() or ["failed"])[-1].removeprefix("fatal: ")
         raise ConfigError("", f"git {' '.join(args[:2])}: {reason}")
     return result.stdout
+
+
+_SYMLINK_MODE = "120000"
+"""``git ls-tree``'s mode of a symbolic link: such entries are not read from a revision."""
 
 
 @contextmanager
@@ -308,21 +318,45 @@ def _checkout(revision: str, path: str) -> Iterator[Path]:
     """The YAML files of ``path``'s directory at ``revision``, in a temporary directory.
 
     The whole directory comes from the revision (not only the file), so a Hydra config's own
-    groups next to it are read as they were then too.
+    groups next to it are read as they were then too. Only regular files are taken: a symbolic
+    link in the tree is left out (the config itself being one is an error), so nothing is read
+    from outside the revision.
     """
-    top = _git(["rev-parse", "--show-toplevel"], ".").strip()
+    word = f"{revision}:{path}"
+    top = _git(
+        ["rev-parse", "--show-toplevel"], ".", f"{word}: not inside a git repository (REV:path reads git)"
+    ).strip()
     prefix = _git(["rev-parse", "--show-prefix"], ".").strip()
+    if not revision or revision.startswith("-"):
+        raise ConfigError("", f"{word}: {revision!r} is not a revision")
+    _git(
+        ["rev-parse", "--verify", "--quiet", "--end-of-options", f"{revision}^{{commit}}"],
+        top,
+        f"{word}: {revision} is not a revision of this repository (a commit, branch or tag)",
+    )
     inside = os.path.normpath(os.path.join(prefix, path) if path.startswith(("./", "../")) else path)
     folder = os.path.dirname(inside)
-    listing = _git(["ls-tree", "-r", "--name-only", revision, "--", folder or "."], top).split()
-    wanted = [name for name in listing if name.endswith(_CONFIG_SUFFIXES)]
+    listing = _git(["ls-tree", "-r", "-z", revision, "--", folder or "."], top).split("\0")
+    entries = {}
+    for entry in filter(None, listing):
+        meta, _, name = entry.partition("\t")
+        entries[name] = meta.split(" ")[0]
+    if entries.get(inside) == _SYMLINK_MODE:
+        raise ConfigError("", f"{word}: is a symbolic link at {revision}; give the file it points to")
+    wanted = [
+        name for name, mode in entries.items() if name.endswith(_CONFIG_SUFFIXES) and mode != _SYMLINK_MODE
+    ]
     if inside not in wanted:
-        raise ConfigError("", f"{revision}:{path}: no such file at revision {revision}")
+        raise ConfigError("", f"{word}: no such file at revision {revision}")
     with tempfile.TemporaryDirectory(prefix="confsched-rev-") as scratch:
         archive = Path(scratch) / "files.tar"
         _git(["archive", "--format=tar", f"--output={archive}", revision, "--", *wanted], top)
-        with tarfile.open(archive) as tar:
-            tar.extractall(Path(scratch) / "tree", **_TAR_FILTER)
+        try:
+            with tarfile.open(archive) as tar:
+                regular = [member for member in tar.getmembers() if member.isfile() or member.isdir()]
+                tar.extractall(Path(scratch) / "tree", members=regular, **_TAR_FILTER)
+        except (tarfile.TarError, OSError) as exc:
+            raise ConfigError("", f"{word}: cannot read the files at {revision}: {exc}") from None
         yield Path(scratch) / "tree" / folder
 
 

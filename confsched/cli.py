@@ -29,10 +29,11 @@ from confsched.app import Command, Job, is_config_file, run
 from confsched.compose.search import shown_path
 from confsched.curve import lr_curve
 from confsched.errors import ConfigError, ConfschedError, SpecError, did_you_mean, render
+from confsched.outputs import quiet_stdout
 from confsched.spec.duration import Duration
 from confsched.spec.root import Spec
 
-__all__ = ["COMMANDS", "console", "describe", "main", "usage"]
+__all__ = ["COMMANDS", "PlotOptions", "console", "describe", "main", "usage", "version"]
 
 
 def _say(job: Job, *lines: str) -> None:
@@ -42,7 +43,7 @@ def _say(job: Job, *lines: str) -> None:
     try:
         print("\n".join(lines), flush=True)
     except BrokenPipeError:  # `confsched show | head`: the reader has gone; stop writing quietly
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        quiet_stdout()
 
 
 # ---- show -----------------------------------------------------------------------------------
@@ -193,14 +194,43 @@ X_AXES = ("steps", "samples", "tokens")
 """What ``plot --x-axis`` may count: optimizer steps, or the samples or tokens consumed."""
 
 
-def _plot(job: Job, x: str = "steps") -> None:
-    from confsched.plot import plot_schedule, schedule_title, write_csv
+@dataclasses.dataclass(frozen=True)
+class PlotOptions:
+    """``plot``'s own flags: the x axis, the LR axis scale (``None``: automatic) and the table format."""
+
+    x: str = "steps"
+    log_y: bool | None = None
+    table: str = "auto"
+
+
+def _plot(job: Job, options: PlotOptions = PlotOptions()) -> None:
+    from confsched.outputs import refuse_link, size_text
+    from confsched.plot import plot_schedule, schedule_title
+    from confsched.table import table_path, write_table
 
     spec = job.spec
     curve = lr_curve(spec)
-    png = plot_schedule(spec, job.output_dir / "lr_schedule.png", curve, x=x)  # type: ignore[arg-type]
-    csv = write_csv(spec, job.output_dir / "lr_schedule.csv", curve)
-    _say(job, f"{schedule_title(spec)}", f"wrote {shown_path(png)}", f"wrote {shown_path(csv)}")
+    for target in (
+        job.output_dir / "lr_schedule.png",
+        table_path(job.output_dir / "lr_schedule", options.table, len(curve)),
+    ):
+        if target is not None:  # before writing either: both files or neither
+            refuse_link(target)
+    png = plot_schedule(
+        spec,
+        job.output_dir / "lr_schedule.png",
+        curve,
+        x=options.x,  # type: ignore[arg-type]
+        log_y=options.log_y,
+    )
+    lines = [schedule_title(spec, curve), f"wrote {shown_path(png)} ({size_text(png.stat().st_size)})"]
+    table = write_table(spec, job.output_dir / "lr_schedule", curve, options.table)
+    if table is None:
+        lines.append("no table written (--format none)")
+    else:
+        rows = f"{len(curve):,} rows"
+        lines.append(f"wrote {shown_path(table)} ({rows}, {size_text(table.stat().st_size)}; exact values)")
+    _say(job, *lines)
 
 
 def _report_sweep(sweep_dir: Path) -> None:
@@ -299,6 +329,9 @@ def usage() -> str:
 
 
 def _schema(args: list[str]) -> int:
+    if args in (["-h"], ["--help"]):
+        print(f"usage: confsched schema > confsched.schema.json\n\n{SCHEMA_SUMMARY}")
+        return 0
     if args:
         raise ConfigError(
             "", f"schema takes no arguments (got {' '.join(args)}); redirect the output to a file"
@@ -353,37 +386,70 @@ def _complete(args: list[str]) -> int:
     return run(COMMANDS["show"], args)
 
 
-def _x_axis(args: list[str]) -> tuple[list[str], str]:
-    """Take ``--x-axis {steps,samples,tokens}`` (or ``--x-axis=...``) out of ``plot``'s arguments."""
-    rest, x = [], "steps"
+PLOT_FLAGS = (
+    "  --x-axis steps|samples|tokens    what the x axis counts (default steps)",
+    "  --log-y / --linear-y             the LR axis scale (default: log when the LR spans > 3 decades)",
+    "  --format auto|csv|npz|parquet|none  the exact LR table (auto: CSV up to 1M rows, else NPZ)",
+)
+"""``plot``'s own flags, as its help lists them."""
+
+
+def _plot_options(args: list[str]) -> tuple[list[str], PlotOptions]:
+    """Take ``plot``'s own flags (:data:`PLOT_FLAGS`; ``--flag value`` or ``--flag=value``) out of
+    its arguments."""
+    from confsched.table import FORMATS
+
+    rest: list[str] = []
+    options = PlotOptions()
     words = iter(args)
     for word in words:
-        if word == "--x-axis" or word.startswith("--x-axis="):
-            x = word.partition("=")[2] if "=" in word else next(words, "")
-            if x not in X_AXES:
+        flag, eq, value = word.partition("=")
+        if flag in ("--x-axis", "--format"):
+            value = value if eq else next(words, "")
+            choices = X_AXES if flag == "--x-axis" else FORMATS
+            if value not in choices:
+                what = "an x axis" if flag == "--x-axis" else "a table format"
                 raise ConfigError(
                     "",
-                    f"--x-axis: {x!r} is not an x axis{did_you_mean(x, X_AXES)} ({', '.join(X_AXES)})",
+                    f"{flag}: {value!r} is not {what}{did_you_mean(value, choices)} ({', '.join(choices)})",
                 )
+            if flag == "--x-axis":
+                options = dataclasses.replace(options, x=value)
+            else:
+                options = dataclasses.replace(options, table=value)
+        elif word in ("--log-y", "--linear-y"):
+            options = dataclasses.replace(options, log_y=word == "--log-y")
         else:
             rest.append(word)
-    return rest, x
+    return rest, options
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the console script and ``python -m confsched``; returns the exit code."""
-    args = list(sys.argv[1:] if argv is None else argv)
+    """Entry point of the console script and ``python -m confsched``; returns the exit code.
+
+    Whatever happens is one line at most: a :class:`ConfschedError` is ``error: ...`` and exit 2;
+    Ctrl-C is ``interrupted`` and exit 130 (the files being written are left as they were, see
+    :mod:`confsched.outputs`); a reader of stdout that goes away (``confsched schema | head -1``)
+    ends the command quietly with exit 0.
+    """
+    try:
+        return _main(list(sys.argv[1:] if argv is None else argv))
+    except BrokenPipeError:  # the reader has gone: nothing more to say to it, nor about it
+        quiet_stdout()
+        return 0
+    except KeyboardInterrupt:
+        print("\ninterrupted: nothing was left half-written", file=sys.stderr)
+        return 130
+
+
+def _main(args: list[str]) -> int:
     if not args or args[0] in ("-h", "--help"):
         print(usage(), file=sys.stdout if args else sys.stderr)
         return 0 if args else 2
     name, rest = args[0], args[1:]
     try:
-        if name == "--version":
-            from hydra import __version__ as hydra_version
-
-            from confsched import __version__
-
-            print(f"confsched {__version__} (hydra {hydra_version})")
+        if name in ("-V", "--version"):
+            print(version())
             return 0
         if name in ("-sc", "--shell-completion"):
             return _complete(args)
@@ -397,8 +463,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"unknown command '{name}'{did_you_mean(name, names)} (commands: {', '.join(names)})",
             )
         if name == "plot":
-            rest, x = _x_axis(rest)
-            command = dataclasses.replace(command, run=functools.partial(_plot, x=x))
+            if any(word in ("-h", "--help") for word in rest):
+                print("\n".join(["plot's own flags:", *PLOT_FLAGS, ""]))
+            rest, options = _plot_options(rest)
+            command = dataclasses.replace(command, run=functools.partial(_plot, options=options))
         if name == "export":
             from confsched.bridges import export_args
 
@@ -407,11 +475,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfschedError as error:
         print(render(error), file=sys.stderr)
         return 2
-    try:
-        return run(command, rest)
-    except BrokenPipeError:  # `confsched plot --help | head`: the reader has gone
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 1
+    return run(command, rest)
+
+
+def version() -> str:
+    """``confsched 0.1.0 (hydra 1.3.8, omegaconf 2.3.0, pydantic 2.x, python 3.12.3)``."""
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as installed
+
+    from confsched import __version__
+
+    def of(package: str) -> str:
+        try:
+            return f"{package} {installed(package)}"
+        except PackageNotFoundError:
+            return f"{package} not installed"
+
+    python = ".".join(map(str, sys.version_info[:3]))
+    packages = ", ".join(map(of, ("hydra-core", "omegaconf", "pydantic")))
+    return f"confsched {__version__} ({packages}, python {python})"
 
 
 def console() -> None:
@@ -421,6 +503,9 @@ def console() -> None:
     (``gc.freeze``): the interpreter's teardown then skips collecting the ~100k objects of Hydra,
     pydantic and matplotlib, a quarter of a second of a ``confsched plot`` that takes 1.7 s.
     """
+    from confsched.outputs import PipeSafe
+
+    sys.stdout = PipeSafe(sys.stdout)
     code = main()
     gc.freeze()
     sys.exit(code)

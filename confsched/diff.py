@@ -109,8 +109,25 @@ class SpecDiff:
             )
         return "\n".join(lines)
 
+    @property
+    def identical(self) -> bool:
+        """Whether the two schedules are the same: the same groups, the same number of steps, and
+        bit-equal LRs at every step of every group (the fields may still differ, e.g. a comment-like
+        knob that changes nothing, or ``lr`` with ``absolute`` LRs)."""
+        return (
+            self.parting is None
+            and self.largest is not None
+            and self.old.group_names == self.new.group_names
+            and self.old.total_steps == self.new.total_steps
+        )
+
     def _parting_line(self) -> str:
         part = self.parting
+        if part is None and self.identical:
+            return (
+                f"the schedules are identical: every group's LR is equal at each of the "
+                f"{self.common_steps} steps"
+            )
         if part is None:
             return f"the schedules do not part over the {self.common_steps} steps both runs train"
         at = f"step {part.step}" + (f" ({part.samples} samples)" if self.old.plan.counts_samples else "")
@@ -131,7 +148,12 @@ class SpecDiff:
             big = self.largest
             gap = (big.step, big.old, big.new, f"largest |ΔLR| {big.value:.3g} at step {big.step}")
         title = f"{old_label} (solid) vs {new_label} (dashed)"
-        return plot_overlay(curves, path, title, gap=gap)
+        if self.identical:
+            title += ": identical schedules"
+        parting = None
+        if self.parting is not None:
+            parting = (self.parting.step, f"the schedules part: step {self.parting.step}")
+        return plot_overlay(curves, path, title, gap=gap, parting=parting)
 
 
 def diff_specs(old: Spec, new: Spec) -> SpecDiff:

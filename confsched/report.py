@@ -9,7 +9,8 @@ on other machines. It writes, into the sweep directory:
   (a failed job with its one-line reason), the value of each swept knob, the spec's summary
   (family, optimizer, base LR, total and warmup steps, peak and final LR of the first group), the
   metrics the job returned, and all of its overrides;
-- ``sweep_report.png``: the LR curves of all jobs (first group) coloured by the first swept knob
+- ``sweep_report.png``: the LR curves of all jobs (every group; the first thick, the others thin
+  in the same colour) coloured by the first swept knob
   (and dashed by the second), and for a training sweep, below, the first metric against each
   swept knob.
 
@@ -67,6 +68,8 @@ class JobRow:
     """The spec's figures (``family``, ``optimizer``, ``lr``, ``total_steps`` ...), as text."""
     curve: tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]] | None = None
     """The first group's LR curve: ``(steps, lrs)`` (its envelope, for a long run)."""
+    others: tuple[tuple[str, npt.NDArray[np.int64], npt.NDArray[np.float64]], ...] = ()
+    """The other groups' LR curves: ``(group, steps, lrs)`` each (envelopes too)."""
 
     def knob(self, key: str) -> str | None:
         """The value this job's overrides give ``key`` (``None``: not overridden)."""
@@ -138,7 +141,8 @@ def _row(directory: Path) -> JobRow:
         return dataclasses.replace(row, error=error_line(exc))
     from confsched.plot import envelope
 
-    curve = lr_curve(spec)[:, 0]
+    curves = lr_curve(spec)
+    curve = curves[:, 0]
     peak = int(curve.argmax())
     summary = {
         "family": spec.scheduler.name,
@@ -150,7 +154,12 @@ def _row(directory: Path) -> JobRow:
         "peak_step": str(peak),
         "final_lr": repr(float(curve[-1])),
     }
-    return dataclasses.replace(row, summary=summary, curve=envelope(curve, _COLUMNS))
+    others = tuple(
+        (name, *envelope(curves[:, i], _COLUMNS))
+        for i, name in enumerate(spec.group_names)
+        if i > 0 and not np.array_equal(curves[:, i], curve)  # a group equal to the first adds nothing
+    )
+    return dataclasses.replace(row, summary=summary, curve=envelope(curve, _COLUMNS), others=others)
 
 
 def read_sweep(sweep_dir: str | Path) -> Sweep:
@@ -295,9 +304,11 @@ def write_report(sweep: Sweep) -> list[Path]:
 
 
 def _atomic_write(path: Path, text: str) -> None:
-    scratch = path.with_name(f".{path.name}.tmp")
-    scratch.write_text(text)
-    scratch.replace(path)
+    """``path`` holds ``text``, whole or not at all (:func:`confsched.outputs.replacing`)."""
+    from confsched.outputs import replacing
+
+    with replacing(path) as scratch:
+        scratch.write_text(text)
 
 
 def _figure(sweep: Sweep, path: Path) -> None:
@@ -326,8 +337,31 @@ def _figure(sweep: Sweep, path: Path) -> None:
         # a curve covered by a later one still shows (with few curves; many would be a thicket)
         width = 1.3 + 2.2 * (len(drawn) - 1 - i) / (len(drawn) - 1) if 1 < len(drawn) <= _LAYERED else 1.4
         ax.plot(steps, lrs, style, color=palette.of(job), linewidth=width, drawstyle="steps-post")
+        for _, group_steps, group_lrs in job.others:  # every other group: thin, in the job's colour
+            ax.plot(
+                group_steps,
+                group_lrs,
+                style,
+                color=palette.of(job),
+                linewidth=0.9,
+                alpha=0.6,
+                drawstyle="steps-post",
+            )
         length = max(length, int(steps[-1]) + 1)
     handles = palette.show(fig, ax)
+    groups = list(dict.fromkeys(name for job in drawn for name, _, _ in job.others))
+    if groups:
+        shown = ", ".join(groups[:3]) + (f", ... ({len(groups)})" if len(groups) > 3 else "")
+        handles.append(
+            Line2D(
+                [],
+                [],
+                color="0.3",
+                linewidth=0.9,
+                alpha=0.6,
+                label=f"thin: group{'s' if len(groups) > 1 else ''} {shown}",
+            )
+        )
     if dashed:
         handles += [
             Line2D([], [], color="0.3", linestyle=style, label=f"{dashed}={value}")
@@ -338,7 +372,7 @@ def _figure(sweep: Sweep, path: Path) -> None:
     ax.set_xlim(0, length)
     ax.set_ylim(bottom=0)
     ax.set_xlabel("optimizer step")
-    ax.set_ylabel("learning rate (first group)")
+    ax.set_ylabel("learning rate (thick: the first group)" if groups else "learning rate")
     ax.grid(True, alpha=0.3)
     failed = f"; {len(sweep.failed)} failed (see {REPORT_MD})" if sweep.failed else ""
     by = f", coloured by {palette.knob}" if palette.knob else ""
@@ -346,7 +380,9 @@ def _figure(sweep: Sweep, path: Path) -> None:
     for i, knob in enumerate(panels):
         assert metric is not None
         _metric_panel(fig.add_subplot(grid[1, i]), sweep, knob, metric, palette)
-    fig.savefig(path)
+    from confsched.plot import save
+
+    save(fig, path)
 
 
 def _metric_panel(ax: Any, sweep: Sweep, knob: str, metric: str, palette: _Palette) -> None:

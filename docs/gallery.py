@@ -75,7 +75,51 @@ def draw_rampup() -> Path:
 
 
 RAMPUP = "llm_tokens_rampup"
-EXTRAS = {RAMPUP: draw_rampup}
+
+PLOTS: dict[str, tuple[list[str], dict[str, object]]] = {
+    "one_cycle": (["scheduler=one_cycle"], {}),
+    "wsd": (["scheduler=warmup_stable_decay"], {}),
+    "multistep_log": (["scheduler=multistep", "scheduler.milestones=[20ep,30ep,40ep,45ep]"], {}),
+    "restarts_10m": (
+        [
+            "scheduler=cosine_with_restarts",
+            "scheduler.num_cycles=4",
+            "scheduler.warmup=2%",
+            "training.max_steps=10000000",
+        ],
+        {},
+    ),
+    "one_step": (["training.max_steps=1", "scheduler.warmup=0"], {}),
+    "eight_groups": (
+        [
+            "scheduler=cosine_with_restarts",
+            "scheduler.num_cycles=2",
+            "+optimizer.groups=["
+            + ",".join(f"{{name:g{i},params:[g{i}.*],lr:{(i + 1) * 2e-4:g}}}" for i in range(7))
+            + "]",
+        ],
+        {},
+    ),
+}
+"""``docs/gallery/plots/<name>.png``: ``confsched plot``'s own figure (what the command writes) at the
+sizes the issue asks to look at: one group, eight groups, one step, ten million steps; a schedule
+with a momentum panel (one_cycle), phase marks (WSD, restarts, milestones) and a log LR axis."""
+
+
+def draw_plots(names: list[str] | None = None) -> list[Path]:
+    """Draw :data:`PLOTS` with :func:`confsched.plot.plot_schedule`."""
+    from confsched.plot import plot_schedule
+
+    out = OUT / "plots"
+    out.mkdir(parents=True, exist_ok=True)
+    drawn = []
+    for name in names or PLOTS:
+        overrides, options = PLOTS[name]
+        drawn.append(plot_schedule(confsched.compose(overrides), out / f"{name}.png", **options))  # type: ignore[arg-type]
+    return drawn
+
+
+EXTRAS = {RAMPUP: draw_rampup, "plots": draw_plots}
 """Gallery figures that are not one family each: name -> how to draw it."""
 
 

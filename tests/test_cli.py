@@ -269,3 +269,39 @@ def test_a_layer_decay_sweep_on_the_shipped_preset_and_on_a_file(tmp_path):
     assert header[6:] == [f"{q}/{g}" for q in ("weight_decay", "momentum") for g in header[1:6]]
     assert values[10, 1:4].tolist() == [0.1 * 0.9**2, 0.1 * 0.9, 0.1]  # layers 1 to 3 at their peak
     assert (tmp_path / "file" / "1" / "lr_schedule.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_version_schema_help_and_plot_help(tmp_path):
+    version = ok(confsched_cli("--version", cwd=tmp_path))
+    assert version.startswith(f"confsched {confsched.__version__} (hydra-core 1.")
+    assert "pydantic 2." in version
+    assert ok(confsched_cli("schema", "--help", cwd=tmp_path)).splitlines()[0] == (
+        "usage: confsched schema > confsched.schema.json"
+    )
+    plot_help = ok(confsched_cli("plot", "--help", cwd=tmp_path))
+    assert plot_help.splitlines()[:4] == [
+        "plot's own flags:",
+        "  --x-axis steps|samples|tokens    what the x axis counts (default steps)",
+        "  --log-y / --linear-y             the LR axis scale (default: log when the LR spans > 3 decades)",
+        "  --format auto|csv|npz|parquet|none  the exact LR table (auto: CSV up to 1M rows, else NPZ)",
+    ]
+    assert "== Config groups ==" in plot_help
+
+
+def test_import_confsched_imports_neither_hydra_nor_torch_nor_matplotlib():
+    code = (
+        "import sys, confsched; heavy = ('hydra', 'omegaconf', 'torch', 'matplotlib', 'pydantic'); "
+        "print(sorted({m.split('.')[0] for m in sys.modules} & set(heavy)))"
+        "; confsched.lr_curve; print(sorted({m.split('.')[0] for m in sys.modules} & set(heavy)))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.splitlines() == ["[]", "['pydantic']"]  # the math needs the models, not Hydra or torch
+
+
+def test_the_lazy_package_pickles_by_name():
+    import pickle
+
+    cloudpickle = pytest.importorskip("cloudpickle")
+    assert pickle.loads(pickle.dumps(confsched)) is confsched
+    assert cloudpickle.loads(cloudpickle.dumps(confsched)) is confsched  # submitit pickles jobs so
+    assert callable(confsched.compose)  # the function, though confsched.compose is a subpackage too

@@ -53,3 +53,25 @@ def test_groups_are_compared_by_name(make_spec):
 def test_the_overlay_png_is_written(make_spec, tmp_path):
     difference = diff_specs(make_spec(), make_spec(scheduler={"name": "linear", "warmup": 50}))
     assert difference.plot(tmp_path / "d.png", "a", "b").read_bytes().startswith(b"\x89PNG")
+
+
+def test_identical_schedules_are_said_to_be_identical(make_spec, tmp_path):
+    difference = diff_specs(make_spec(), make_spec())
+    assert difference.identical
+    assert "the schedules are identical: every group's LR is equal at each of the 1950 steps" in (
+        difference.render("a", "b")
+    )
+    assert difference.plot(tmp_path / "d.png", "a", "b").is_file()
+
+
+def test_where_the_schedules_part_is_said_and_marked(make_spec, tmp_path):
+    old = make_spec()
+    new = make_spec(scheduler={"name": "cosine", "warmup": 200})
+    difference = diff_specs(old, new)
+    assert not difference.identical
+    assert difference.parting is not None
+    assert difference.parting.step == 1  # step 0 is 0 in both warmups
+    assert "the schedules part at step 1: group default 1e-05 -> 5e-06" in difference.render("a", "b")
+    assert difference.plot(tmp_path / "d.png", "a", "b").is_file()
+    longer = diff_specs(old, make_spec(training={"epochs": 60}))
+    assert not longer.identical  # equal over the common steps, but one run is longer

@@ -215,8 +215,11 @@ def test_spec_reference_is_what_reference_py_renders():
 
 def test_the_gallery_has_one_png_per_step_driven_family():
     step_driven = {name for name, family in confsched.FAMILIES.items() if family.driven_by == "step"}
-    extras = set(load_script(ROOT / "docs" / "gallery.py").EXTRAS)
-    assert extras == {"llm_tokens_rampup"}  # the ramp-up plot: LR and global batch against tokens
+    gallery = load_script(ROOT / "docs" / "gallery.py")
+    # the ramp-up plot (LR and global batch against tokens), and docs/gallery/plots/
+    assert set(gallery.EXTRAS) == {"llm_tokens_rampup", "plots"}
     pngs = {path.stem: path for path in (ROOT / "docs" / "gallery").glob("*.png")}
-    assert set(pngs) == step_driven | extras, "run `python docs/gallery.py`"
-    assert all(path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for path in pngs.values())
+    assert set(pngs) == step_driven | {"llm_tokens_rampup"}, "run `python docs/gallery.py`"
+    plots = {path.stem: path for path in (ROOT / "docs" / "gallery" / "plots").glob("*.png")}
+    assert set(plots) == set(gallery.PLOTS), "run `python docs/gallery.py plots`"
+    assert all(path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for path in [*pngs.values(), *plots.values()])

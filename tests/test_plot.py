@@ -9,10 +9,13 @@ import confsched
 from confsched.plot import (
     Curve,
     envelope,
+    phase_marks,
     plot_overlay,
     plot_schedule,
     read_csv,
     schedule_title,
+    scheduled_quantities,
+    wants_log_y,
     write_csv,
 )
 
@@ -123,8 +126,8 @@ def test_a_long_run_is_drawn_from_its_envelope_and_a_short_one_whole(make_spec, 
     monkeypatch.setattr(Axes, "plot", counting)
     plot_schedule(make_spec(training={"epochs": 1, "max_steps": 2_000_000}), tmp_path / "long.png")
     plot_schedule(make_spec(), tmp_path / "short.png")
-    assert 1000 < drawn[0] <= 2 * 1200 + 2  # 10 in x 120 dpi = 1200 pixel columns
-    assert drawn[1] == 1950
+    assert 1000 < drawn[0] <= 2 * 1200 + 3  # 10 in x 120 dpi = 1200 pixel columns
+    assert drawn[1] == 1950 + 1  # every step, and where the last one ends
 
 
 # ---- weight decay and momentum: panels and CSV columns ------------------------------------------
@@ -188,3 +191,121 @@ def test_a_panel_per_scheduled_quantity(finetune, make_spec, tmp_path):
     just_decay = finetune.model_copy(update={"momentum_scheduler": None})
     one = plot_schedule(confsched.validate(just_decay.to_config()), tmp_path / "wd.png")
     assert [png_size(p) for p in (alone, one, both)] == [(1200, 660), (1200, 948), (1200, 1236)]
+
+
+# ---- phase marks, the log axis, the title (issue 17 "Plots") ----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("scheduler", "marks"),
+    [
+        ({"name": "cosine", "warmup": 100}, [(100, "warmup", "warmup ends: step 100")]),
+        (
+            {"name": "warmup_stable_decay", "warmup": 100, "decay": "20%"},
+            [(100, "warmup", "warmup ends: step 100"), (1561, "decay", "decay starts: step 1561")],
+        ),
+        (
+            {"name": "cosine_with_restarts", "warmup": 100, "num_cycles": 3},
+            [
+                (100, "warmup", "warmup ends: step 100"),
+                (717, "restart", "restart: step 717"),
+                (1334, "restart", "restart: step 1334"),
+            ],
+        ),
+        (
+            {"name": "multistep", "milestones": ["25ep", "37ep", "45ep"], "gamma": 0.1},
+            [
+                (975, "milestone", "x0.1: step 975"),
+                (1443, "milestone", "x0.1: step 1443"),
+                (1755, "milestone", "x0.1: step 1755"),
+            ],
+        ),
+        ({"name": "one_cycle"}, [(584, "peak", "peak: step 584")]),
+        ({"name": "constant"}, []),
+    ],
+)
+def test_phase_marks_are_read_off_the_curve(make_spec, scheduler, marks):
+    spec = make_spec(scheduler=scheduler)
+    found = [(m.step, m.kind, m.text) for m in phase_marks(spec)]
+    assert found == marks
+
+
+def test_phase_marks_do_not_depend_on_the_block_size(make_spec, monkeypatch):
+    spec = make_spec(
+        scheduler={"name": "sgdr", "cycles": [{"duration": "20ep", "warmup": "1ep", "peak": 1.0}] * 2}
+    )
+    whole = phase_marks(spec)
+    monkeypatch.setattr("confsched.plot._BLOCK", 7)
+    assert phase_marks(spec) == whole
+    assert [m.kind for m in whole].count("restart") == 1
+
+
+def test_the_lr_axis_goes_log_past_three_decades_over_most_of_the_run():
+    steps = np.arange(1000, dtype=np.float64)
+    assert not wants_log_y((1 - steps / 1000)[:, None])  # a decay to 0: small only at the end
+    assert not wants_log_y(np.full((1000, 1), 1e-3))
+    assert not wants_log_y(np.zeros((10, 1)))
+    levels = np.repeat([1e-3, 1e-4, 1e-5, 1e-6, 1e-7], 200)[:, None]  # multistep x0.1, a fifth each
+    assert wants_log_y(levels)  # four decades
+    assert not wants_log_y(levels[:-160])  # 1e-7 for 40 of 840 steps (under 5%)
+    assert not wants_log_y(levels[:-200])  # exactly three decades is not more than three
+    assert wants_log_y(np.exp(-steps / 50)[:, None])  # exponential over 8.7 decades
+
+
+def test_one_cycle_says_it_rises_and_shows_its_momentum(make_spec, tmp_path):
+    spec = make_spec(scheduler={"name": "one_cycle"})
+    assert (
+        schedule_title(spec)
+        == "one_cycle · adamw · 1950 steps (50 epochs × 39) · rises to its peak over 584 steps"
+    )
+    assert [key for key, _, _ in scheduled_quantities(spec)] == ["momentum"]
+    path = plot_schedule(spec, tmp_path / "oc.png")
+    assert _png_size(path) == (1200, int(120 * (5.5 + 2.4)))  # the LR and the beta1 panel
+
+
+def test_a_plot_says_log_scale_and_writes_nothing_through_a_link(make_spec, tmp_path):
+    from confsched.outputs import OutputError
+
+    spec = make_spec(scheduler={"name": "multistep", "milestones": ["25ep", "37ep", "45ep"], "gamma": 0.1})
+    plot_schedule(spec, tmp_path / "ms.png", log_y=True)
+    link = tmp_path / "link.png"
+    link.symlink_to(tmp_path / "ms.png")
+    before = (tmp_path / "ms.png").read_bytes()
+    with pytest.raises(OutputError, match=r"link\.png: is a symbolic link"):
+        plot_schedule(spec, link)
+    assert (tmp_path / "ms.png").read_bytes() == before
+
+
+def _png_size(path):
+    import struct
+
+    with open(path, "rb") as file:
+        head = file.read(24)
+    return struct.unpack(">II", head[16:24])
+
+
+def test_the_sweep_report_draws_every_group(make_spec, tmp_path):
+    from confsched.integrations.sweep import JobResult, write_result
+    from confsched.report import report
+
+    for job, lr in enumerate((1e-3, 3e-4)):
+        spec = make_spec(
+            optimizer={
+                "name": "adamw",
+                "lr": lr,
+                "groups": [
+                    {"name": "head", "params": ["h.*"], "lr_scale": 3.0},
+                    {"name": "same", "params": ["s.*"]},
+                ],
+            },
+        )
+        write_result(
+            tmp_path / str(job),
+            JobResult(job=job, overrides=(f"optimizer.lr={lr}",), status="completed", spec=spec.to_config()),
+        )
+    sweep, paths = report(tmp_path)
+    (first, second) = sweep.jobs
+    assert [name for name, _, _ in first.others] == ["head"]  # "same" equals the first group: not drawn twice
+    _, _, lrs = second.others[0]
+    assert float(lrs.max()) == pytest.approx(9e-4, rel=1e-12)  # lr_scale 3 x 3e-4
+    assert paths[-1].name == "sweep_report.png"
