@@ -229,3 +229,25 @@ def test_every_knob_at_an_extreme_magnitude_is_refused_or_gives_finite_lrs(name,
     assert np.isfinite(lrs).all()
     assert (lrs >= 0).all()
     assert lrs.max() <= bounds.LIMIT * 2  # the noise may add up to pct < 1
+
+
+@pytest.mark.parametrize(
+    ("section", "knob", "sign", "power"),
+    [
+        ("training", "max_steps", 1, 5000),
+        ("training", "epochs", -1, 5000),
+        ("scheduler", "timescale", 1, 6000),
+    ],
+)
+def test_an_int_too_long_to_print_is_one_line_naming_its_path(section, knob, sign, power):
+    """``str()`` refuses ints of 4,300+ digits: the knobs' own messages (and pydantic's) would fail
+    printing them, so they are refused first, by their size."""
+    raw = spec_with()
+    raw[section] = {**raw[section], knob: sign * 10**power}
+    if section == "scheduler":
+        raw["scheduler"]["name"] = "inverse_sqrt"
+    with pytest.raises(confsched.SpecError) as info:
+        confsched.validate(raw)
+    assert str(info.value) == (
+        f"{section}.{knob}: about 10**{power} is out of range (integers lie between -2**63 and 2**63)"
+    )

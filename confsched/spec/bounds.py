@@ -88,8 +88,11 @@ def at_most(limit: float, why: str) -> Callable[[float], float]:
 def shown(value: float) -> str:
     """``value`` for a message: ``%g``, or the first digits and the count of a huge int."""
     if isinstance(value, int) and abs(value) > 10**24:
+        sign = "-" if value < 0 else ""
+        if abs(value).bit_length() > 14_000:  # str() refuses an int of 4,300+ digits
+            return f"{sign}about 10**{int(abs(value).bit_length() * math.log10(2))}"
         digits = str(abs(value))
-        return f"{'-' if value < 0 else ''}{digits[:6]}...({len(digits)} digits)"
+        return f"{sign}{digits[:6]}...({len(digits)} digits)"
     return f"{value:g}"
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 import sys
 import types
 import typing
@@ -506,7 +507,7 @@ def validate(data: object, *, source: str = "") -> Spec:
         return data
     if not isinstance(data, Mapping):
         raise SpecError("", f"a spec must be a mapping of sections, got {_describe(data)}", source=source)
-    check_plain(data, source=source)
+    check_plain(data, source=source, int_bound=UNPRINTABLE_INT)
     try:
         data = refuse_code(data)
     except SpecError as error:
@@ -515,7 +516,7 @@ def validate(data: object, *, source: str = "") -> Spec:
         spec = Spec.model_validate(data)
     except ValidationError as exc:
         raise spec_error(exc, source=source) from None
-    check_plain(data, source=source, integers=True)  # after the knobs' own, more specific checks
+    check_plain(data, source=source, int_bound=INT_BOUND)  # after the knobs' own, more specific checks
     return spec
 
 
@@ -524,12 +525,15 @@ def validate(data: object, *, source: str = "") -> Spec:
 INT_BOUND = 2**63
 """Integers of a spec lie in ``(-2**63, 2**63)``: a step count, a size or a seed beyond 64 bits is a
 mistake (``training.epochs=10**400`` would overflow the step arithmetic)."""
+UNPRINTABLE_INT = 2**14_000
+"""Integers this large have more than 4,214 digits: ``str()`` refuses those over 4,300, so no message
+could show them; they are refused before the knobs' own checks, which would print them."""
 
 
-def check_plain(data: Mapping[str, Any], *, source: str = "", integers: bool = False) -> None:
-    """Refuse data nested deeper than the ``depth`` limit (:mod:`confsched.limits`) or, with
-    ``integers``, holding an integer outside ``(-2**63, 2**63)``, with one line naming the path;
-    checked without recursion, so a 10,000-deep mapping is an error, not a RecursionError."""
+def check_plain(data: Mapping[str, Any], *, source: str = "", int_bound: int = UNPRINTABLE_INT) -> None:
+    """Refuse data nested deeper than the ``depth`` limit (:mod:`confsched.limits`) or holding an
+    integer outside ``(-int_bound, int_bound)``, with one line naming the path; checked without
+    recursion, so a 10,000-deep mapping is an error, not a RecursionError."""
     from confsched.limits import LIMITS
 
     most = LIMITS["depth"].value()
@@ -547,12 +551,7 @@ def check_plain(data: Mapping[str, Any], *, source: str = "", integers: bool = F
                     else ".".join(p for p in (path, str(key)) if p)
                 )
                 stack.append((where, item, depth + 1))
-        elif (
-            integers
-            and isinstance(value, int)
-            and not isinstance(value, bool)
-            and not -INT_BOUND < value < INT_BOUND
-        ):
+        elif isinstance(value, int) and not isinstance(value, bool) and not -int_bound < value < int_bound:
             power = int(abs(value).bit_length() * math.log10(2))  # str() refuses 4,300+ digits
             raise SpecError(
                 path,
