@@ -336,7 +336,9 @@ def _schema(args: list[str]) -> int:
         raise ConfigError(
             "", f"schema takes no arguments (got {' '.join(args)}); redirect the output to a file"
         )
-    print(json.dumps(Spec.model_json_schema(), indent=2))
+    from confsched.spec.duration import DurationDefaultsJsonSchema
+
+    print(json.dumps(Spec.model_json_schema(schema_generator=DurationDefaultsJsonSchema), indent=2))
     return 0
 
 

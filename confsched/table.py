@@ -197,10 +197,10 @@ def _pyarrow() -> Any:
     try:
         import pyarrow  # type: ignore[import-untyped,unused-ignore]
         import pyarrow.parquet  # type: ignore[import-untyped,unused-ignore]
-    except ImportError:
-        raise ConfigError(
-            "", "--format parquet needs pyarrow: pip install 'confsched[parquet]' (or use --format npz)"
-        ) from None
+    except ImportError as error:
+        found = "" if isinstance(error, ModuleNotFoundError) else f" (it did not import: {error})"
+        install = "pip install 'confsched[parquet]' (or use --format npz)"
+        raise ConfigError("", f"--format parquet needs pyarrow{found}: {install}") from None
     return pyarrow
 
 

@@ -23,7 +23,7 @@ from fractions import Fraction
 from typing import Any
 
 from pydantic import GetCoreSchemaHandler, GetJsonSchemaHandler
-from pydantic.json_schema import JsonSchemaValue
+from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import core_schema
 
 from confsched.time.units import TimeUnit, parse_quantity
@@ -129,3 +129,14 @@ def parse_duration(value: object) -> Duration:
 def _short(value: object) -> str:
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+class DurationDefaultsJsonSchema(GenerateJsonSchema):
+    """The JSON Schema generator of ``confsched schema``: a :class:`Duration` default is shown as
+    written. pydantic before 2.9 encodes a default without its field's serializer, so it warned and
+    left every duration's default out (pydantic 2.7.1, the floor); later releases give the same."""
+
+    def encode_default(self, dft: Any) -> Any:
+        if isinstance(dft, Duration):
+            return dft.written
+        return super().encode_default(dft)
