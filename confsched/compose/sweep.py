@@ -68,6 +68,9 @@ class Checked:
     jobs: int = 1
     promoted: set[str] = field(default_factory=set)
     """Keys of spec sections the composed config did not have yet (``++`` for Hydra)."""
+    mode: tuple[Any] | None = None
+    """``(hydra.mode,)`` when the pre-check composed what Hydra composes to read it: a single run
+    whose command line sweeps nothing (Hydra's ``get_mode`` would compose the whole config again)."""
 
 
 class Composer:
@@ -169,6 +172,8 @@ def check_jobs(
     composers[primary].keep(injected, fixed, composed)
     settings = composed.sweep
     checked = Checked(multirun=multirun or settings.multirun, sweeper=settings.sweeper)
+    if not checked.multirun and len(fixed) == len(overrides):
+        checked.mode = (settings.mode,)
     if checked.multirun and settings.sweeper in BASIC_SWEEPERS:
         sweeps = _keyed(_parser(primary).parse_overrides([*settings.params, *overrides]))
         sizes = [count_values(o) for o in sweeps]  # counted before anything is listed
