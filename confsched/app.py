@@ -395,7 +395,8 @@ def _launch(command: Command, invocation: _Invocation, prog: str) -> int:
     main = hydra.main(config_path=str(first), config_name=primary.name, **_main_options())(task)
     saved, sys.argv = sys.argv, argv
     try:
-        main()
+        with _known_mode(invocation.checked.mode):
+            main()
     except SystemExit as exit_:
         return exit_.code if isinstance(exit_.code, int) else 1
     except ValueError as exc:  # Hydra's own checks of its flags (a job's errors never get here)
@@ -403,6 +404,34 @@ def _launch(command: Command, invocation: _Invocation, prog: str) -> int:
     finally:
         sys.argv = saved
     return 0
+
+
+@contextmanager
+def _known_mode(mode: tuple[Any] | None) -> Iterator[None]:
+    """Hydra's ``get_mode`` returns ``mode[0]`` (unless ``mode`` is ``None``) while Hydra runs.
+
+    Before a run, Hydra composes the whole config once only to read its ``hydra.mode``, and then
+    again for the job. For a single run the pre-check has composed the same overrides (a sweep
+    override is not among them) and read that ``hydra.mode`` (``None`` when unset, as Hydra
+    reads it): Hydra is told it rather than composing a third time. Hydra still composes the job
+    it runs (and :func:`check_jobs` checked that config's ``hydra`` section).
+    """
+    from hydra._internal.hydra import Hydra
+
+    own = Hydra.__dict__.get("get_mode")
+    if mode is None or own is None:
+        yield
+        return
+    known = mode[0]
+
+    def get_mode(self: Any, config_name: str | None, overrides: list[str]) -> Any:
+        return known
+
+    Hydra.get_mode = get_mode  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        Hydra.get_mode = own  # type: ignore[method-assign]
 
 
 def _job(command: Command, invocation: _Invocation, config: DictConfig) -> None:

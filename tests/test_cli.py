@@ -100,6 +100,39 @@ def test_python_m_confsched_and_no_torch_on_the_cli_path(tmp_path):
     assert "total steps: 50" in out.stdout
 
 
+def test_show_composes_twice_like_a_bare_hydra_app(tmp_path):
+    """A single run: the pre-check composes once (its job's config too), Hydra once for the job it
+    runs; Hydra's get_mode is told the mode the pre-check read (and is Hydra's own again after)."""
+    script = textwrap.dedent(
+        """\
+        import contextlib, io, sys
+        from hydra._internal.config_loader_impl import ConfigLoaderImpl
+        from hydra._internal.hydra import Hydra
+        own, real, modes = Hydra.get_mode, ConfigLoaderImpl.load_configuration, []
+        def counting(self, *args, **kwargs):
+            modes.append(str(kwargs.get("run_mode")))
+            return real(self, *args, **kwargs)
+        ConfigLoaderImpl.load_configuration = counting
+        from confsched.cli import main
+        for argv in (["show"], ["show", "scheduler=linear", "scheduler.warmup=5"], ["show", "-m"]):
+            modes.clear()
+            with contextlib.redirect_stdout(io.StringIO()) as out:
+                code = main(argv)
+            print(code, modes, "total steps: 1950" in out.getvalue(), Hydra.get_mode is own)
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, check=False
+    )
+    assert result.stdout.splitlines() == [
+        "0 ['RunMode.RUN', 'RunMode.RUN'] True True",
+        # a value: the pre-check composes the job without it, then applies it
+        "0 ['RunMode.RUN', 'RunMode.RUN', 'RunMode.RUN'] True True",
+        # -m: Hydra reads the mode itself, and composes the sweep and its one job
+        "0 ['RunMode.RUN', 'RunMode.MULTIRUN', 'RunMode.MULTIRUN', 'RunMode.RUN'] True True",
+    ], result.stderr
+
+
 def test_diff_of_a_file_against_its_git_revision(tmp_path):
     if shutil.which("git") is None:
         pytest.skip("git not installed")

@@ -567,6 +567,50 @@ def test_the_composer_composes_each_group_choice_once_and_equals_hydra(run_file)
         assert len(composer._composed) == 4  # (file), linear, polynomial, sgd: not one per job
 
 
+@pytest.mark.parametrize(
+    ("overrides", "compositions"),
+    [
+        ([], 1),  # `confsched show`: the settings composition is the job's
+        (["scheduler=linear"], 1),
+        (["scheduler.warmup=5"], 2),  # a value: the job is composed without it, then it is applied
+        (["hydra.job.chdir=false"], 2),  # a Hydra override of the user's: the job is composed without it
+    ],
+)
+def test_a_single_run_reuses_the_settings_composition(monkeypatch, overrides, compositions):
+    """The pre-check of one job composes once (not twice) when only the command's own Hydra
+    overrides differ; the job's spec is the one Hydra's composition of the job gives."""
+    from confsched.compose import config, sweep
+    from confsched.compose.primary import open_primary
+    from confsched.compose.sweep import Composer, check_jobs
+
+    calls: list[list[str]] = []
+    real = config.compose_primary
+
+    def counting(given: Any, primary: Any) -> Any:
+        calls.append(list(given))
+        return real(given, primary)
+
+    monkeypatch.setattr(sweep, "compose_primary", counting)
+    injected = ["hydra.job.name=show", "hydra.output_subdir=null"]
+    with open_primary(None, "config", "") as primary:
+        composers: dict[Any, Composer] = {}
+        specs: list[confsched.Spec] = []
+        check_jobs(
+            primary,
+            [],
+            injected,
+            overrides,
+            validate_specs=True,
+            multirun=False,
+            composers=composers,
+            each=lambda _, task, spec: specs.append(spec),
+        )
+        assert len(calls) == compositions
+        assert calls[0] == [*injected, *overrides]
+        assert composers[primary].spec(overrides) == specs[0] == real(overrides, primary).spec()
+        assert len(calls) == compositions  # the job (as Hydra hands it over) is not composed again
+
+
 def test_the_jobs_configs_equal_hydras_own():
     """What the launcher hands each job (the hydra node too) through SweepConfigs, against Hydra."""
     from hydra._internal.config_loader_impl import ConfigLoaderImpl

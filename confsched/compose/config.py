@@ -95,6 +95,8 @@ class SweepSettings:
     params: tuple[str, ...] = ()
     """``hydra.sweeper.params`` as overrides (``key=a,b``), in order; Hydra's basic sweeper puts them
     before the command line's."""
+    mode: Any = None
+    """The composed ``hydra.mode`` as Hydra reads it (a ``RunMode``, or ``None`` when unset)."""
 
     @classmethod
     def of(cls, hydra: Any) -> SweepSettings:
@@ -105,6 +107,7 @@ class SweepSettings:
         sweeper = OmegaConf.select(hydra, "sweeper", default=None)
         params = OmegaConf.select(hydra, "sweeper.params", default=None)
         return cls(
+            mode=mode,
             multirun=str(getattr(mode, "name", None) or mode) == "MULTIRUN",
             sweeper=str(sweeper.get("_target_", "")) if isinstance(sweeper, DictConfig) else "",
             params=tuple(f"{k!s}={v!s}" for k, v in params.items_ex(resolve=False))

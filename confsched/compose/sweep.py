@@ -68,6 +68,9 @@ class Checked:
     jobs: int = 1
     promoted: set[str] = field(default_factory=set)
     """Keys of spec sections the composed config did not have yet (``++`` for Hydra)."""
+    mode: tuple[Any] | None = None
+    """``(hydra.mode,)`` when the pre-check composed what Hydra composes to read it: a single run
+    whose command line sweeps nothing (Hydra's ``get_mode`` would compose the whole config again)."""
 
 
 class Composer:
@@ -101,6 +104,22 @@ class Composer:
         else:
             self._composed.move_to_end(structure)
         return with_values(base, values, given) if values else base
+
+    def keep(self, injected: Sequence[str], overrides: Sequence[str], composed: Composed) -> None:
+        """Take ``composed``, :func:`compose_primary` of ``injected + overrides``, as the composition
+        of ``overrides``, when ``injected`` are all Hydra overrides (the command's output dir, job
+        name, help) and ``overrides`` have no ``key=value`` and no Hydra override: Hydra overrides
+        change only the ``hydra`` node, which is dropped, so it is the config :meth:`compose` would
+        compose (the pre-check's settings composition is its single job's: a run composes once)."""
+        if not all(is_hydra_override(o) for o in _parse(tuple(injected))):
+            return
+        given = rewrite(list(overrides), self.primary.groups, self.primary.chosen)
+        groups = self.primary.groups
+        if any(is_hydra_override(o) or is_value_override(o, groups) for o in _parse(tuple(given))):
+            return
+        self._composed[tuple(given)] = composed
+        if len(self._composed) > _STRUCTURES:
+            self._composed.popitem(last=False)
 
     def __reduce__(self) -> tuple[Any, ...]:
         """Pickled for a launcher's worker: the primary, without the composed configs."""
@@ -149,8 +168,12 @@ def check_jobs(
     for where in (primary, *others):
         composers.setdefault(where, Composer(where))
     fixed = [o.input_line for o in parse_overrides(overrides) if not o.is_sweep_override()]
-    settings = compose_primary([*injected, *fixed], primary).sweep  # the command's hydra settings
+    composed = compose_primary([*injected, *fixed], primary)  # the command's hydra settings
+    composers[primary].keep(injected, fixed, composed)
+    settings = composed.sweep
     checked = Checked(multirun=multirun or settings.multirun, sweeper=settings.sweeper)
+    if not checked.multirun and len(fixed) == len(overrides):
+        checked.mode = (settings.mode,)
     if checked.multirun and settings.sweeper in BASIC_SWEEPERS:
         sweeps = _keyed(_parser(primary).parse_overrides([*settings.params, *overrides]))
         sizes = [count_values(o) for o in sweeps]  # counted before anything is listed
