@@ -28,7 +28,7 @@ import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import numpy as np
 import numpy.typing as npt
@@ -57,7 +57,8 @@ FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 Format = Literal["auto", "csv", "npz", "parquet", "none"]
 
-FORMATS: tuple[str, ...] = ("auto", "csv", "npz", "parquet", "none")
+FORMATS: tuple[str, ...] = get_args(Format)
+"""The values of ``--format``, read from :data:`Format` (one list)."""
 """What ``confsched plot --format`` accepts."""
 AUTO_CSV_ROWS = 1_000_000
 """``--format auto`` writes CSV up to this many rows (about 30 MB and 1 s), NPZ above."""
