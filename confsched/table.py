@@ -58,8 +58,7 @@ IntArray = npt.NDArray[np.int64]
 Format = Literal["auto", "csv", "npz", "parquet", "none"]
 
 FORMATS: tuple[str, ...] = get_args(Format)
-"""The values of ``--format``, read from :data:`Format` (one list)."""
-"""What ``confsched plot --format`` accepts."""
+"""What ``confsched plot --format`` accepts, read from :data:`Format` (the values are written once)."""
 AUTO_CSV_ROWS = 1_000_000
 """``--format auto`` writes CSV up to this many rows (about 30 MB and 1 s), NPZ above."""
 TIME_COLUMNS = ("samples", "tokens", "batch_size")
